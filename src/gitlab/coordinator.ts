@@ -3,7 +3,14 @@
 // so tests can put a fake coordinator behind them.
 
 /** The server's job status as carried by the `Job-Status` header. */
-export type RemoteJobStatus = 'running' | 'canceling' | 'canceled' | 'failed' | 'success' | 'pending' | string;
+export type RemoteJobStatus =
+  | 'running'
+  | 'canceling'
+  | 'canceled'
+  | 'failed'
+  | 'success'
+  | 'pending'
+  | string;
 
 export type FinalJobState = 'success' | 'failed';
 

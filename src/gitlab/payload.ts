@@ -48,10 +48,22 @@ export const serviceSchema = imageSchema.extend({
 export const variableSchema = z.object({
   key: z.string().min(1),
   value: z.string(),
-  public: z.boolean().nullish().transform((v) => v ?? false),
-  masked: z.boolean().nullish().transform((v) => v ?? false),
-  file: z.boolean().nullish().transform((v) => v ?? false),
-  raw: z.boolean().nullish().transform((v) => v ?? false),
+  public: z
+    .boolean()
+    .nullish()
+    .transform((v) => v ?? false),
+  masked: z
+    .boolean()
+    .nullish()
+    .transform((v) => v ?? false),
+  file: z
+    .boolean()
+    .nullish()
+    .transform((v) => v ?? false),
+  raw: z
+    .boolean()
+    .nullish()
+    .transform((v) => v ?? false),
 });
 
 export const whenSchema = z.enum(['on_success', 'on_failure', 'always']);
@@ -61,17 +73,26 @@ export const stepSchema = z.object({
   script: stringList,
   timeout: z.number().int().nullish(),
   when: whenSchema.nullish().transform((v) => v ?? 'on_success'),
-  allow_failure: z.boolean().nullish().transform((v) => v ?? false),
+  allow_failure: z
+    .boolean()
+    .nullish()
+    .transform((v) => v ?? false),
 });
 
 export const artifactSchema = z.object({
   name: z.string().nullish(),
-  untracked: z.boolean().nullish().transform((v) => v ?? false),
+  untracked: z
+    .boolean()
+    .nullish()
+    .transform((v) => v ?? false),
   paths: stringList,
   exclude: stringList,
   when: whenSchema.nullish().transform((v) => v ?? 'on_success'),
   expire_in: z.string().nullish(),
-  artifact_type: z.string().nullish().transform((v) => v ?? 'archive'),
+  artifact_type: z
+    .string()
+    .nullish()
+    .transform((v) => v ?? 'archive'),
   artifact_format: z
     .enum(['zip', 'gzip', 'raw'])
     .nullish()
@@ -79,8 +100,14 @@ export const artifactSchema = z.object({
 });
 
 export const cacheSchema = z.object({
-  key: z.string().nullish().transform((v) => v ?? 'default'),
-  untracked: z.boolean().nullish().transform((v) => v ?? false),
+  key: z
+    .string()
+    .nullish()
+    .transform((v) => v ?? 'default'),
+  untracked: z
+    .boolean()
+    .nullish()
+    .transform((v) => v ?? false),
   paths: stringList,
   policy: z
     .enum(['pull-push', 'pull', 'push'])
@@ -109,7 +136,10 @@ export const hookSchema = z.object({ name: z.string(), script: stringList });
 export const jobPayloadSchema = z.object({
   id: z.number().int().positive(),
   token: z.string().min(1),
-  allow_git_fetch: z.boolean().nullish().transform((v) => v ?? true),
+  allow_git_fetch: z
+    .boolean()
+    .nullish()
+    .transform((v) => v ?? true),
   job_info: z.object({
     id: z.number().int().nullish(),
     name: z.string(),
@@ -127,7 +157,12 @@ export const jobPayloadSchema = z.object({
     before_sha: z.string().nullish(),
     ref_type: z.enum(['branch', 'tag']).nullish(),
     refspecs: stringList,
-    depth: z.number().int().min(0).nullish().transform((v) => v ?? 0),
+    depth: z
+      .number()
+      .int()
+      .min(0)
+      .nullish()
+      .transform((v) => v ?? 0),
     repo_object_format: z.enum(['sha1', 'sha256']).nullish(),
     protected: z.boolean().nullish(),
   }),

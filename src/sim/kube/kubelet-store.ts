@@ -59,7 +59,12 @@ export interface KubeletStore {
   /** The scheduler's binding: sets `spec.nodeName`. False when the pod is gone or has another uid. */
   bindPod(namespace: string, name: string, uid: string, nodeName: string): boolean;
   /** Replaces the pod's status (a new resourceVersion, a MODIFIED event); undefined when the pod is gone. */
-  updatePodStatus(namespace: string, name: string, uid: string, status: PodStatusObject): PodObject | undefined;
+  updatePodStatus(
+    namespace: string,
+    name: string,
+    uid: string,
+    status: PodStatusObject,
+  ): PodObject | undefined;
   /** Every container of a terminating pod has stopped: remove the object (DELETED), collect its dependents. */
   removePod(namespace: string, name: string, uid: string): void;
   /** Records a core/v1 Event (repeats of the same reason/message/object bump `count`, like a real cluster). */

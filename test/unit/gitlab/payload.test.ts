@@ -45,7 +45,10 @@ describe('job payload schema', () => {
 
   it('rejects executor_opts keys the runner does not support, like upstream', () => {
     const raw = fixture('job-full.json') as Record<string, unknown>;
-    const image = { ...(raw.image as object), executor_opts: { kubernetes: { user: '1', privileged: true } } };
+    const image = {
+      ...(raw.image as object),
+      executor_opts: { kubernetes: { user: '1', privileged: true } },
+    };
     const parsed = parseJobPayload({ ...raw, image });
     expect(parsed.ok).toBe(false);
   });
