@@ -50,6 +50,10 @@ export interface ContainerSpec {
   privileged?: boolean;
   /** `resources.limits.memory` in bytes, if set (process mode may enforce it; virtual mode ignores it). */
   memoryLimitBytes?: number;
+  /** Declared `containerPort`s and probe ports (virtual mode "listens" on them). */
+  ports: number[];
+  /** Where the container may write its termination message (default `/dev/termination-log`). */
+  terminationMessagePath: string;
   /** Pod annotations, for runtimes that take instructions from them (virtual mode). */
   annotations: Record<string, string>;
 }
@@ -72,6 +76,8 @@ export interface ContainerExit {
   signal?: NodeJS.Signals;
   /** The runtime killed the container for exceeding its memory limit. */
   oomKilled: boolean;
+  /** What the container wrote to its terminationMessagePath (at most 4096 bytes), if anything. */
+  terminationMessage?: string;
 }
 
 export interface ContainerOutput {
