@@ -97,7 +97,6 @@ describe('the compose stack', () => {
     expect(manager.environment?.GITLAB_ADMIN_TOKEN).toBe(service('gitlab').environment?.GITLAB_ADMIN_TOKEN);
     // `$$` so that compose leaves the expansion to the shell that runs the script in the container.
     expect(service('gitlab').environment?.GITLAB_POST_RECONFIGURE_SCRIPT).toContain(
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
       "set_token('$${GITLAB_ADMIN_TOKEN}')",
     );
   });
