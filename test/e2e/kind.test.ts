@@ -157,13 +157,17 @@ describe.skipIf(missing !== undefined)('podrunner on kind with the Helm chart', 
       ].join('\n'),
     );
     await sh(
-      'helm install gitlab-runner charts/podrunner --namespace gitlab --create-namespace -f gitlab-runner-values.yaml',
+      'helm upgrade --install gitlab-runner charts/podrunner --namespace gitlab --create-namespace -f gitlab-runner-values.yaml',
       {
         cwd: work,
         env,
       },
     );
-    await sh('kubectl -n gitlab rollout status deployment/gitlab-runner-podrunner --timeout=300s', { env });
+    await sh('kubectl -n gitlab rollout status deployment/gitlab-runner-podrunner', {
+      env,
+      timeoutMs: 300_000,
+    });
+    await sh('kubectl -n gitlab logs deployment/gitlab-runner-podrunner', { env });
   }, 2_400_000);
 
   afterAll(async () => {
