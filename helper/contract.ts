@@ -116,7 +116,9 @@ export type HelperSettings = z.output<typeof helperSettingsSchema>;
 export type CacheStorage = HelperSettings['cache'];
 export type S3CacheEntry = z.output<typeof s3CacheEntrySchema>;
 
-export function parseHelperSettings(raw: unknown): { ok: true; settings: HelperSettings } | { ok: false; error: string } {
+export function parseHelperSettings(
+  raw: unknown,
+): { ok: true; settings: HelperSettings } | { ok: false; error: string } {
   const result = helperSettingsSchema.safeParse(raw);
   if (result.success) return { ok: true, settings: result.data };
   const issues = result.error.issues
@@ -161,7 +163,10 @@ export function resolveProjectDir(
     const dir = path.posix.resolve(buildsDir, expanded);
     const rel = path.posix.relative(buildsDir, dir);
     if (rel.startsWith('..') || path.posix.isAbsolute(rel)) {
-      return { ok: false, error: `the GIT_CLONE_PATH=${JSON.stringify(clonePath)} has to be within "${buildsDir}"` };
+      return {
+        ok: false,
+        error: `the GIT_CLONE_PATH=${JSON.stringify(clonePath)} has to be within "${buildsDir}"`,
+      };
     }
     return { ok: true, dir };
   }
@@ -169,7 +174,8 @@ export function resolveProjectDir(
   try {
     const url = new URL(job.git_info.repo_url);
     const clean = path.posix.normalize(url.pathname.replace(/\.git$/, ''));
-    if (url.host !== '' && clean !== '/' && clean !== '.' && !clean.includes('..')) slug = clean.replace(/^\/+/, '');
+    if (url.host !== '' && clean !== '/' && clean !== '.' && !clean.includes('..'))
+      slug = clean.replace(/^\/+/, '');
   } catch {
     // not a URL: fall back to project-<id>, as upstream does
   }

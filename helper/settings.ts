@@ -39,7 +39,11 @@ export const FEATURE_FLAG_DEFAULTS = {
 } as const;
 export type FeatureFlags = Record<keyof typeof FEATURE_FLAG_DEFAULTS, boolean>;
 
-export function readBuildSettings(job: JobPayload, vars: JobVariables, helper: HelperSettings): BuildSettings {
+export function readBuildSettings(
+  job: JobPayload,
+  vars: JobVariables,
+  helper: HelperSettings,
+): BuildSettings {
   const warnings: string[] = [];
   const bool = (name: string, def: boolean): boolean => {
     const raw = vars.get(name);
@@ -87,7 +91,8 @@ export function readBuildSettings(job: JobPayload, vars: JobVariables, helper: H
 
   let submoduleStrategy: SubmoduleStrategy = 'none';
   const rawSubmodules = vars.get('GIT_SUBMODULE_STRATEGY');
-  if (['none', 'normal', 'recursive'].includes(rawSubmodules)) submoduleStrategy = rawSubmodules as SubmoduleStrategy;
+  if (['none', 'normal', 'recursive'].includes(rawSubmodules))
+    submoduleStrategy = rawSubmodules as SubmoduleStrategy;
   else if (rawSubmodules !== '') {
     warnings.push(
       `GIT_SUBMODULE_STRATEGY: expected either 'normal', 'recursive' or 'none' got ${JSON.stringify(rawSubmodules)}`,
@@ -107,13 +112,17 @@ export function readBuildSettings(job: JobPayload, vars: JobVariables, helper: H
 
   const meter = vars.get('TRANSFER_METER_FREQUENCY');
   const meterMs = meter === '' ? helper.transferMeterSeconds * 1000 : parseGoDurationMs(meter);
-  if (meterMs === undefined) warnings.push(`TRANSFER_METER_FREQUENCY: invalid duration ${JSON.stringify(meter)}`);
+  if (meterMs === undefined)
+    warnings.push(`TRANSFER_METER_FREQUENCY: invalid duration ${JSON.stringify(meter)}`);
 
   const compression = vars.get('CACHE_COMPRESSION_FORMAT').toLowerCase();
   let cacheCompression: 'zip' | 'targz' = 'zip';
-  if (compression === 'targz' || compression === 'tar.gz' || compression === 'tgz') cacheCompression = 'targz';
+  if (compression === 'targz' || compression === 'tar.gz' || compression === 'tgz')
+    cacheCompression = 'targz';
   else if (compression !== '' && compression !== 'zip') {
-    warnings.push(`CACHE_COMPRESSION_FORMAT: ${JSON.stringify(compression)} is not supported here, using zip`);
+    warnings.push(
+      `CACHE_COMPRESSION_FORMAT: ${JSON.stringify(compression)} is not supported here, using zip`,
+    );
   }
 
   return {
@@ -140,7 +149,11 @@ export function readBuildSettings(job: JobPayload, vars: JobVariables, helper: H
 }
 
 /** Runner config wins over the job's variables, which win over the defaults (upstream's order). */
-function readFeatureFlags(vars: JobVariables, runner: Record<string, boolean>, warnings: string[]): FeatureFlags {
+function readFeatureFlags(
+  vars: JobVariables,
+  runner: Record<string, boolean>,
+  warnings: string[],
+): FeatureFlags {
   const out = { ...FEATURE_FLAG_DEFAULTS } as FeatureFlags;
   for (const name of Object.keys(out) as (keyof FeatureFlags)[]) {
     if (runner[name] !== undefined) {
@@ -150,7 +163,8 @@ function readFeatureFlags(vars: JobVariables, runner: Record<string, boolean>, w
     const raw = vars.get(name);
     if (raw === '') continue;
     const parsed = parseGoBool(raw);
-    if (parsed === undefined) warnings.push(`${name}: could not parse feature flag, expected bool, got ${raw}`);
+    if (parsed === undefined)
+      warnings.push(`${name}: could not parse feature flag, expected bool, got ${raw}`);
     else out[name] = parsed;
   }
   return out;
@@ -167,7 +181,15 @@ export function parseGoBool(raw: string): boolean | undefined {
 export function parseGoDurationMs(raw: string): number | undefined {
   const text = raw.trim();
   if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const units: Record<string, number> = {
+    ns: 1e-6,
+    us: 1e-3,
+    µs: 1e-3,
+    ms: 1,
+    s: 1000,
+    m: 60_000,
+    h: 3_600_000,
+  };
   let total = 0;
   let rest = text;
   if (rest === '' || rest === '0') return 0;

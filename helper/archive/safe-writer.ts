@@ -70,7 +70,7 @@ export class SafeWriter {
     const full = await this.#prepareParent(rel);
     const existing = await lstat(full).catch(() => undefined);
     if (existing && !existing.isDirectory()) await rm(full, { recursive: true, force: true });
-    if (!existing || !existing.isDirectory()) await mkdir(full, { mode: 0o777 });
+    if (!existing?.isDirectory()) await mkdir(full, { mode: 0o777 });
     await this.#chown(full);
     this.#dirs.push({ full, mode: mode & 0o7777, mtime });
     this.count++;
@@ -96,7 +96,11 @@ export class SafeWriter {
     if (existing?.isDirectory()) await rm(full, { recursive: true, force: true });
     else if (existing) await rm(full, { force: true });
     // O_EXCL|O_NOFOLLOW: never open something another process slipped in meanwhile.
-    const handle = await open(full, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    const handle = await open(
+      full,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o600,
+    );
     try {
       await pipeline(data, handle.createWriteStream({ autoClose: false }));
     } finally {

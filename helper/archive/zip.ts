@@ -101,10 +101,12 @@ function openZip(file: string): Promise<yauzl.ZipFile> {
 function corrupt(err: unknown): HelperError {
   if (err instanceof HelperError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  const escape = /^(invalid relative path|absolute path|invalid characters in fileName): (.*)$/.exec(message);
-  if (escape) {
-    const why = escape[1] === 'absolute path' ? 'is an absolute path' : 'escapes the target directory';
-    return new HelperError('ARCHIVE_INVALID', `archive entry ${JSON.stringify(escape[2])} ${why}`);
+  const escaping = /^(invalid relative path|absolute path|invalid characters in fileName): (.*)$/.exec(
+    message,
+  );
+  if (escaping) {
+    const why = escaping[1] === 'absolute path' ? 'is an absolute path' : 'escapes the target directory';
+    return new HelperError('ARCHIVE_INVALID', `archive entry ${JSON.stringify(escaping[2])} ${why}`);
   }
   return new HelperError('ARCHIVE_INVALID', `corrupt zip archive: ${message}`);
 }
@@ -175,7 +177,10 @@ export async function verifyZip(file: string): Promise<ZipSummary> {
       summary.entries++;
       if (info.kind === 'directory' || info.kind === 'other') return;
       if (info.kind === 'symlink' && info.size > 4096) {
-        throw new HelperError('ARCHIVE_INVALID', `archive entry ${JSON.stringify(info.name)} is an oversized symlink`);
+        throw new HelperError(
+          'ARCHIVE_INVALID',
+          `archive entry ${JSON.stringify(info.name)} is an oversized symlink`,
+        );
       }
       if (info.kind === 'file') {
         summary.files++;

@@ -33,7 +33,10 @@ export function splitPattern(pattern: string): { base: string; rest: string } {
   const firstGlob = parts.findIndex((p) => GLOB_CHARS.test(p));
   if (firstGlob < 0) return { base: pattern, rest: '' };
   const base = parts.slice(0, firstGlob).join('/');
-  return { base: base === '' ? (pattern.startsWith('/') ? '/' : '.') : base, rest: parts.slice(firstGlob).join('/') };
+  return {
+    base: base === '' ? (pattern.startsWith('/') ? '/' : '.') : base,
+    rest: parts.slice(firstGlob).join('/'),
+  };
 }
 
 /** A user path or pattern made relative to the project dir; throws when it points outside. */
@@ -188,7 +191,8 @@ function untrackedFiles(wd: string): Promise<string[]> {
     child.stderr.on('data', (d: Buffer) => err.push(d));
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(Buffer.concat(err).toString().trim() || `git exited with ${code}`));
+      if (code !== 0)
+        return reject(new Error(Buffer.concat(err).toString().trim() || `git exited with ${code}`));
       resolve(
         Buffer.concat(out)
           .toString()

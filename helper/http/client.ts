@@ -72,7 +72,8 @@ export class HttpClient {
       const headers: Record<string, string> = { 'user-agent': this.userAgent, ...options.headers };
       if (new URL(current).origin !== origin) {
         for (const h of options.dropOnCrossOrigin ?? []) {
-          for (const key of Object.keys(headers)) if (key.toLowerCase() === h.toLowerCase()) delete headers[key];
+          for (const key of Object.keys(headers))
+            if (key.toLowerCase() === h.toLowerCase()) delete headers[key];
         }
       }
       const res = await request(current, {
@@ -148,6 +149,9 @@ export async function gitlabMessage(res: HttpResponse): Promise<string> {
 
 /** upstream's `helpers.ShortenToken`: known prefixes removed, first 9 characters. */
 export function shortenToken(token: string): string {
-  const bare = token.replace(/^glrt-(t[123]_)?|^t[123]_|^glrtr-/, '').replace(/^glcbt-/, '').replace(/^GR[0-9A-Fa-f]{7}/, '');
+  const bare = token
+    .replace(/^glrt-(t[123]_)?|^t[123]_|^glrtr-/, '')
+    .replace(/^glcbt-/, '')
+    .replace(/^GR[0-9A-Fa-f]{7}/, '');
   return bare.slice(0, 9);
 }

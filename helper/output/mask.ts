@@ -17,14 +17,17 @@ export class Masker {
 
   constructor(secrets: Iterable<string>) {
     // Longest first, so a secret that contains another is replaced whole.
-    this.#secrets = [...new Set([...secrets].filter((s) => s.length >= 4))].sort((a, b) => b.length - a.length);
+    this.#secrets = [...new Set([...secrets].filter((s) => s.length >= 4))].sort(
+      (a, b) => b.length - a.length,
+    );
   }
 
   mask(text: string): string {
     let out = text;
     for (const secret of this.#secrets) if (out.includes(secret)) out = out.replaceAll(secret, MASKED);
-    out = out.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)([^/\s:@]*):([^/\s@]*)@/gi, (_m, scheme: string, user: string) =>
-      user === '' ? scheme : `${scheme}${user}:${MASKED}@`,
+    out = out.replace(
+      /(\b[a-z][a-z0-9+.-]*:\/\/)([^/\s:@]*):([^/\s@]*)@/gi,
+      (_m, scheme: string, user: string) => (user === '' ? scheme : `${scheme}${user}:${MASKED}@`),
     );
     return out.replace(
       new RegExp(`([?&](?:${URL_SECRET_PARAMS.join('|')})=)[^&\\s"']*`, 'gi'),

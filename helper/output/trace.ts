@@ -59,11 +59,13 @@ export class Trace {
   }
 
   sectionStart(name: string): void {
-    if (this.#sections) this.#sink.write(`section_start:${Math.floor(this.#now() / 1000)}:${name}\r${ANSI.clear}`);
+    if (this.#sections)
+      this.#sink.write(`section_start:${Math.floor(this.#now() / 1000)}:${name}\r${ANSI.clear}`);
   }
 
   sectionEnd(name: string): void {
-    if (this.#sections) this.#sink.write(`section_end:${Math.floor(this.#now() / 1000)}:${name}\r${ANSI.clear}\n`);
+    if (this.#sections)
+      this.#sink.write(`section_end:${Math.floor(this.#now() / 1000)}:${name}\r${ANSI.clear}\n`);
   }
 
   /** A stage section with its title line, as upstream's `executeStage`. */

@@ -133,7 +133,9 @@ async function fetchSources(ctx: JobContext, git: GitRunner, remoteUrl: string):
 
 async function checkout(ctx: JobContext, git: GitRunner): Promise<void> {
   const { trace, build, job, projectDir } = ctx;
-  trace.notice(`Checking out ${job.git_info.sha.slice(0, 8)} as detached HEAD (ref is ${job.git_info.ref})...`);
+  trace.notice(
+    `Checking out ${job.git_info.sha.slice(0, 8)} as detached HEAD (ref is ${job.git_info.ref})...`,
+  );
   await git.run(projectDir, ['-c', 'submodule.recurse=false', 'checkout', '-f', '-q', job.git_info.sha]);
   if (build.cleanFlags.length > 0) await git.run(projectDir, ['clean', ...build.cleanFlags]);
   if (!build.lfsSkipSmudge && (await git.try(projectDir, ['lfs', 'version'], { echo: false }))) {
@@ -144,7 +146,8 @@ async function checkout(ctx: JobContext, git: GitRunner): Promise<void> {
 async function updateSubmodules(ctx: JobContext, git: GitRunner): Promise<void> {
   const { trace, build, projectDir } = ctx;
   if (build.submoduleStrategy === 'none') {
-    if (build.gitStrategy === 'clone' || build.gitStrategy === 'fetch') trace.notice('Skipping Git submodules setup');
+    if (build.gitStrategy === 'clone' || build.gitStrategy === 'fetch')
+      trace.notice('Skipping Git submodules setup');
     return;
   }
   const recursive = build.submoduleStrategy === 'recursive';
