@@ -101,11 +101,8 @@ export class SafeWriter {
       constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
       0o600,
     );
-    try {
-      await pipeline(data, handle.createWriteStream({ autoClose: false }));
-    } finally {
-      await handle.close();
-    }
+    // The stream owns the handle and closes it, also on errors.
+    await pipeline(data, handle.createWriteStream());
     await chmod(full, mode & 0o7777);
     if (mtime) await utimes(full, new Date(), mtime).catch(() => undefined);
     await this.#chown(full);

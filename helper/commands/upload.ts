@@ -8,6 +8,7 @@ import { createBackend } from '../cache/storage.ts';
 import type { UploaderTermination } from '../contract.ts';
 import { errorMessage } from '../errors.ts';
 import { HttpClient } from '../http/client.ts';
+import { onSigterm } from '../signals.ts';
 import type { TextSink } from '../output/trace.ts';
 import { waitForBuild } from '../status/build-watch.ts';
 import { writeTermination } from '../status/termination.ts';
@@ -18,12 +19,10 @@ export async function uploadCommand(
   sink: TextSink,
 ): Promise<number> {
   const abort = new AbortController();
-  let terms = 0;
-  const onTerm = () => {
-    terms++;
-    if (terms >= 2) abort.abort();
-  };
-  process.on('SIGTERM', onTerm);
+  const sigterm = onSigterm((count) => {
+    if (count >= 2) abort.abort();
+  });
+  if (sigterm.count >= 2) abort.abort();
   try {
     let inputs: Awaited<ReturnType<typeof readInputs>>;
     try {
@@ -67,6 +66,6 @@ export async function uploadCommand(
     writeTermination(ctx.helper.terminationLog, result);
     return result.ok ? 0 : 1;
   } finally {
-    process.off('SIGTERM', onTerm);
+    sigterm.off();
   }
 }
