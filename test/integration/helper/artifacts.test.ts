@@ -16,8 +16,8 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import yazl from 'yazl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import yazl from 'yazl';
 import type { JobPayloadInput } from '../../../src/gitlab/payload.ts';
 import { finishedBuild, startBuild } from './support/build.ts';
 import { makeJob } from './support/jobs.ts';
@@ -44,11 +44,21 @@ function newPod(): { dirs: PodDirs; projectDir: string } {
   return { dirs, projectDir };
 }
 
-function job(extra: Partial<Parameters<typeof makeJob>[0]> = {}): JobPayloadInput & { id: number; token: string } {
+function job(
+  extra: Partial<Parameters<typeof makeJob>[0]> = {},
+): JobPayloadInput & { id: number; token: string } {
   const id = nextId++;
   const token = target.newJobToken(id);
   const variables = { GIT_STRATEGY: 'none', ...(extra.variables ?? {}) };
-  return makeJob({ id, token, serverUrl: target.url, project: 'group/app', sha: 'f'.repeat(40), ...extra, variables }) as JobPayloadInput & {
+  return makeJob({
+    id,
+    token,
+    serverUrl: target.url,
+    project: 'group/app',
+    sha: 'f'.repeat(40),
+    ...extra,
+    variables,
+  }) as JobPayloadInput & {
     id: number;
     token: string;
   };
@@ -69,7 +79,9 @@ function listTree(root: string): string[] {
     for (const name of readdirSync(path.join(root, rel)).sort()) {
       const r = rel ? `${rel}/${name}` : name;
       const st = lstatSync(path.join(root, r));
-      out.push(`${r} ${st.isSymbolicLink() ? `-> ${readlinkSync(path.join(root, r))}` : (st.mode & 0o7777).toString(8)}`);
+      out.push(
+        `${r} ${st.isSymbolicLink() ? `-> ${readlinkSync(path.join(root, r))}` : (st.mode & 0o7777).toString(8)}`,
+      );
       if (st.isDirectory()) walk(r);
     }
   };
@@ -112,12 +124,20 @@ describe('artifacts', () => {
     w('docs/skip.txt', 'no\n');
     w('logs/x.log', 'no\n');
     finishedBuild(a.dirs.statusDir, 0);
-    const up = await runHelper('upload', a.dirs, jobA, helperSettings(a.dirs, { serverUrl: target.url, projectDir: a.projectDir }), {
-      watch: jobA.token,
-    });
+    const up = await runHelper(
+      'upload',
+      a.dirs,
+      jobA,
+      helperSettings(a.dirs, { serverUrl: target.url, projectDir: a.projectDir }),
+      {
+        watch: jobA.token,
+      },
+    );
     expect(up.code, up.output).toBe(0);
     expect(up.termination).toEqual({ ok: true, uploaded: 1 });
-    expect(up.output).toMatch(/section_start:\d+:upload_artifacts_on_success\r\x1b\[0K\x1b\[0K\x1b\[36;1mUploading artifacts for successful job/);
+    expect(up.output).toMatch(
+      /section_start:\d+:upload_artifacts_on_success\r\x1b\[0K\x1b\[0K\x1b\[36;1mUploading artifacts for successful job/,
+    );
     expect(up.output).toContain('\x1b[32;1mUploading artifacts...\x1b[0;m');
     expect(up.output).toMatch(/dist\/: found \d+ matching artifact files and directories/);
     expect(up.output).toMatch(/dist\/\*\*\/\*\.map: excluded 2 files/);
@@ -130,18 +150,38 @@ describe('artifacts', () => {
     expect(up.sightings).toEqual([]);
     const stored = target.uploadsFor(jobA.id);
     expect(stored).toHaveLength(1);
-    expect(stored[0]).toMatchObject({ type: 'archive', format: 'zip', expireIn: '1 week', filename: `build-${jobA.id}.zip` });
+    expect(stored[0]).toMatchObject({
+      type: 'archive',
+      format: 'zip',
+      expireIn: '1 week',
+      filename: `build-${jobA.id}.zip`,
+    });
 
     const b = newPod();
     const jobB = job({
-      dependencies: [{ id: jobA.id, name: 'build', token: '', artifacts_file: { filename: 'artifacts.zip', size: stored[0]!.data.length } }],
+      dependencies: [
+        {
+          id: jobA.id,
+          name: 'build',
+          token: '',
+          artifacts_file: { filename: 'artifacts.zip', size: stored[0]!.data.length },
+        },
+      ],
     });
     jobB.dependencies![0]!.token = jobB.token;
-    const down = await runHelper('prepare', b.dirs, jobB, helperSettings(b.dirs, { serverUrl: target.url, projectDir: b.projectDir }), {
-      watch: jobB.token,
-    });
+    const down = await runHelper(
+      'prepare',
+      b.dirs,
+      jobB,
+      helperSettings(b.dirs, { serverUrl: target.url, projectDir: b.projectDir }),
+      {
+        watch: jobB.token,
+      },
+    );
     expect(down.code, down.output).toBe(0);
-    expect(down.output).toMatch(/section_start:\d+:download_artifacts\r\x1b\[0K\x1b\[0K\x1b\[36;1mDownloading artifacts/);
+    expect(down.output).toMatch(
+      /section_start:\d+:download_artifacts\r\x1b\[0K\x1b\[0K\x1b\[36;1mDownloading artifacts/,
+    );
     expect(down.output).toContain(`Downloading artifacts for build (${jobA.id})...`);
     expect(down.output).toMatch(/Downloading artifacts from coordinator\.\.\. ok/);
     expect(down.sightings).toEqual([]);
@@ -160,12 +200,24 @@ describe('artifacts', () => {
       const p = newPod();
       const j = job({
         artifacts: [
-          { name: null, paths: ['out.txt'], when: 'on_failure', artifact_type: 'archive', artifact_format: 'zip', expire_in: null },
+          {
+            name: null,
+            paths: ['out.txt'],
+            when: 'on_failure',
+            artifact_type: 'archive',
+            artifact_format: 'zip',
+            expire_in: null,
+          },
         ],
       });
       writeFileSync(path.join(p.projectDir, 'out.txt'), 'failure details\n');
       finishedBuild(p.dirs.statusDir, exit);
-      const run = await runHelper('upload', p.dirs, j, helperSettings(p.dirs, { serverUrl: target.url, projectDir: p.projectDir }));
+      const run = await runHelper(
+        'upload',
+        p.dirs,
+        j,
+        helperSettings(p.dirs, { serverUrl: target.url, projectDir: p.projectDir }),
+      );
       expect(run.code, run.output).toBe(0);
       if (exit === 0) {
         expect(target.uploadsFor(j.id)).toHaveLength(0);
@@ -181,18 +233,36 @@ describe('artifacts', () => {
     const p = newPod();
     const j = job({
       artifacts: [
-        { name: 'on-fail', paths: ['crash.log'], when: 'on_failure', artifact_type: 'archive', artifact_format: 'zip' },
-        { name: 'on-success', paths: ['crash.log'], when: 'on_success', artifact_type: 'archive', artifact_format: 'zip' },
+        {
+          name: 'on-fail',
+          paths: ['crash.log'],
+          when: 'on_failure',
+          artifact_type: 'archive',
+          artifact_format: 'zip',
+        },
+        {
+          name: 'on-success',
+          paths: ['crash.log'],
+          when: 'on_success',
+          artifact_type: 'archive',
+          artifact_format: 'zip',
+        },
       ],
     });
     execFileSync('mkfifo', [path.join(p.dirs.statusDir, 'build.alive')]);
     const build = await startBuild(p.dirs.statusDir);
     let uploaderPid = 0;
-    const running = runHelper('upload', p.dirs, j, helperSettings(p.dirs, { serverUrl: target.url, projectDir: p.projectDir }), {
-      onSpawn: (pid) => {
-        uploaderPid = pid;
+    const running = runHelper(
+      'upload',
+      p.dirs,
+      j,
+      helperSettings(p.dirs, { serverUrl: target.url, projectDir: p.projectDir }),
+      {
+        onSpawn: (pid) => {
+          uploaderPid = pid;
+        },
       },
-    });
+    );
     await new Promise((r) => setTimeout(r, 700));
     // A cancel's SIGTERM does not stop the uploader: it keeps waiting for the build.
     process.kill(uploaderPid, 'SIGTERM');
@@ -210,7 +280,14 @@ describe('artifacts', () => {
     const p = newPod();
     const j = job({
       artifacts: [
-        { name: 'junit.xml', paths: ['reports/*.xml'], when: 'always', artifact_type: 'junit', artifact_format: 'gzip', expire_in: null },
+        {
+          name: 'junit.xml',
+          paths: ['reports/*.xml'],
+          when: 'always',
+          artifact_type: 'junit',
+          artifact_format: 'gzip',
+          expire_in: null,
+        },
         {
           name: 'gl-code-quality-report.json',
           paths: ['quality.json'],
@@ -226,7 +303,12 @@ describe('artifacts', () => {
     writeFileSync(path.join(p.projectDir, 'reports/b.xml'), '<testsuite name="b"/>\n');
     writeFileSync(path.join(p.projectDir, 'quality.json'), '[]\n');
     finishedBuild(p.dirs.statusDir, 1);
-    const run = await runHelper('upload', p.dirs, j, helperSettings(p.dirs, { serverUrl: target.url, projectDir: p.projectDir }));
+    const run = await runHelper(
+      'upload',
+      p.dirs,
+      j,
+      helperSettings(p.dirs, { serverUrl: target.url, projectDir: p.projectDir }),
+    );
     expect(run.code, run.output).toBe(0);
     const stored = target.uploadsFor(j.id);
     expect(stored.map((s) => [s.type, s.format, s.filename, s.expireIn])).toEqual([
@@ -244,15 +326,34 @@ describe('artifacts', () => {
 
   it('fails the job with a clear message on 413 and stores nothing', async () => {
     const p = newPod();
-    const j = job({ artifacts: [{ name: 'big', paths: ['big.bin'], when: 'on_success', artifact_type: 'archive', artifact_format: 'zip' }] });
+    const j = job({
+      artifacts: [
+        {
+          name: 'big',
+          paths: ['big.bin'],
+          when: 'on_success',
+          artifact_type: 'archive',
+          artifact_format: 'zip',
+        },
+      ],
+    });
     writeFileSync(path.join(p.projectDir, 'big.bin'), randomBytes(50_000));
     finishedBuild(p.dirs.statusDir, 0);
     target.setFaults({ maxArtifactBytes: 10_000 });
     try {
-      const run = await runHelper('upload', p.dirs, j, helperSettings(p.dirs, { serverUrl: target.url, projectDir: p.projectDir }));
+      const run = await runHelper(
+        'upload',
+        p.dirs,
+        j,
+        helperSettings(p.dirs, { serverUrl: target.url, projectDir: p.projectDir }),
+      );
       expect(run.code).toBe(1);
-      expect(run.output).toMatch(/ERROR: Uploading artifacts as "archive" to coordinator\.\.\. 413 Request Entity Too Large/);
-      expect(run.output).toMatch(/FATAL: too large: the artifacts archive "big.zip" is larger than GitLab accepts/);
+      expect(run.output).toMatch(
+        /ERROR: Uploading artifacts as "archive" to coordinator\.\.\. 413 Request Entity Too Large/,
+      );
+      expect(run.output).toMatch(
+        /FATAL: too large: the artifacts archive "big.zip" is larger than GitLab accepts/,
+      );
       expect(String(run.termination?.error)).toMatch(/^too large: .*Maximum artifacts size/);
       expect(run.termination?.ok).toBe(false);
       expect(target.uploadsFor(j.id)).toHaveLength(0);
@@ -265,26 +366,52 @@ describe('artifacts', () => {
     const payload = randomBytes(300_000);
     for (const drops of [1, 3]) {
       const p = newPod();
-      const j = job({ artifacts: [{ name: 'data', paths: ['data.bin'], when: 'on_success', artifact_type: 'archive', artifact_format: 'zip' }] });
+      const j = job({
+        artifacts: [
+          {
+            name: 'data',
+            paths: ['data.bin'],
+            when: 'on_success',
+            artifact_type: 'archive',
+            artifact_format: 'zip',
+          },
+        ],
+      });
       writeFileSync(path.join(p.projectDir, 'data.bin'), payload);
       finishedBuild(p.dirs.statusDir, 0);
       target.setFaults({ dropUploadAfterBytes: { bytes: 64 * 1024, times: drops } });
       try {
-        const run = await runHelper('upload', p.dirs, j, helperSettings(p.dirs, { serverUrl: target.url, projectDir: p.projectDir }));
+        const run = await runHelper(
+          'upload',
+          p.dirs,
+          j,
+          helperSettings(p.dirs, { serverUrl: target.url, projectDir: p.projectDir }),
+        );
         if (drops === 1) {
           expect(run.code, run.output).toBe(0);
           expect(run.output).toMatch(/WARNING: Retrying\.\.\./);
           expect(target.uploadsFor(j.id)).toHaveLength(1);
           // The retried archive is complete: the next job extracts the same bytes.
           const b = newPod();
-          const jb = job({ dependencies: [{ id: j.id, name: 'data', token: '', artifacts_file: { filename: 'artifacts.zip', size: 1 } }] });
+          const jb = job({
+            dependencies: [
+              { id: j.id, name: 'data', token: '', artifacts_file: { filename: 'artifacts.zip', size: 1 } },
+            ],
+          });
           jb.dependencies![0]!.token = jb.token;
-          const down = await runHelper('prepare', b.dirs, jb, helperSettings(b.dirs, { serverUrl: target.url, projectDir: b.projectDir }));
+          const down = await runHelper(
+            'prepare',
+            b.dirs,
+            jb,
+            helperSettings(b.dirs, { serverUrl: target.url, projectDir: b.projectDir }),
+          );
           expect(down.code, down.output).toBe(0);
           expect(readFileSync(path.join(b.projectDir, 'data.bin')).equals(payload)).toBe(true);
         } else {
           expect(run.code).toBe(1);
-          expect(String(run.termination?.error)).toMatch(/uploading artifacts failed after 3 tries: the connection failed during the upload/);
+          expect(String(run.termination?.error)).toMatch(
+            /uploading artifacts failed after 3 tries: the connection failed during the upload/,
+          );
           expect(target.uploadsFor(j.id)).toHaveLength(0);
         }
       } finally {
@@ -300,12 +427,27 @@ describe('artifacts', () => {
     corrupt.fill(0x42, 30, 40); // damage the first entry's data and header
     const producer = nextId++;
     target.setArchive(producer, corrupt.subarray(0, corrupt.length - 10));
-    const j = job({ dependencies: [{ id: producer, name: 'producer', token: '', artifacts_file: { filename: 'artifacts.zip', size: 1 } }] });
+    const j = job({
+      dependencies: [
+        { id: producer, name: 'producer', token: '', artifacts_file: { filename: 'artifacts.zip', size: 1 } },
+      ],
+    });
     j.dependencies![0]!.token = j.token;
-    const run = await runHelper('prepare', p.dirs, j, helperSettings(p.dirs, { serverUrl: target.url, projectDir: p.projectDir }));
+    const run = await runHelper(
+      'prepare',
+      p.dirs,
+      j,
+      helperSettings(p.dirs, { serverUrl: target.url, projectDir: p.projectDir }),
+    );
     expect(run.code).toBe(1);
-    expect(run.termination).toMatchObject({ ok: false, stage: 'download_artifacts', failure_reason: 'script_failure' });
-    expect(String(run.termination?.error)).toMatch(/the artifacts of producer \(\d+\) cannot be used: corrupt zip archive/);
+    expect(run.termination).toMatchObject({
+      ok: false,
+      stage: 'download_artifacts',
+      failure_reason: 'script_failure',
+    });
+    expect(String(run.termination?.error)).toMatch(
+      /the artifacts of producer \(\d+\) cannot be used: corrupt zip archive/,
+    );
     expect(run.output).toMatch(/FATAL: corrupt zip archive/);
     expect(readdirSync(p.projectDir)).toEqual([]);
     expect(existsSync(path.join(p.dirs.statusDir, 'build.alive'))).toBe(false);
@@ -321,9 +463,18 @@ describe('artifacts', () => {
     const hostile = Buffer.from(zip.toString('latin1').replaceAll('aa/x', '../x'), 'latin1');
     const producer = nextId++;
     target.setArchive(producer, hostile);
-    const j = job({ dependencies: [{ id: producer, name: 'hostile', token: '', artifacts_file: { filename: 'artifacts.zip', size: 1 } }] });
+    const j = job({
+      dependencies: [
+        { id: producer, name: 'hostile', token: '', artifacts_file: { filename: 'artifacts.zip', size: 1 } },
+      ],
+    });
     j.dependencies![0]!.token = j.token;
-    const run = await runHelper('prepare', p.dirs, j, helperSettings(p.dirs, { serverUrl: target.url, projectDir: p.projectDir }));
+    const run = await runHelper(
+      'prepare',
+      p.dirs,
+      j,
+      helperSettings(p.dirs, { serverUrl: target.url, projectDir: p.projectDir }),
+    );
     expect(run.code).toBe(1);
     expect(String(run.termination?.error)).toMatch(/archive entry "\.\.\/x" escapes the target directory/);
     expect(readdirSync(p.projectDir)).toEqual([]);

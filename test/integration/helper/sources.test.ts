@@ -5,7 +5,7 @@ import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeJob } from './support/jobs.ts';
-import { TestProject, testGit } from './support/repos.ts';
+import { type TestProject, testGit } from './support/repos.ts';
 import { helperSettings, podDirs, runHelper } from './support/run-helper.ts';
 import { type HelperTarget, startTarget } from './support/target.ts';
 
@@ -26,17 +26,35 @@ function project(name: string): TestProject {
   return p;
 }
 
-const SECTION_START = /section_start:\d+:get_sources\r\x1b\[0K\x1b\[0K\x1b\[36;1mGetting source from Git repository\x1b\[0;m/;
+const SECTION_START =
+  /section_start:\d+:get_sources\r\x1b\[0K\x1b\[0K\x1b\[36;1mGetting source from Git repository\x1b\[0;m/;
 
 describe('get_sources', () => {
   it('clones at depth 1, then fetches a newer commit on a second run, both checking out the job SHA', async () => {
     const repo = project('group/app');
-    const first = repo.commit({ 'README.md': 'one\n', 'bin/run.sh': { content: '#!/bin/sh\necho hi\n', mode: 0o755 } });
+    const first = repo.commit({
+      'README.md': 'one\n',
+      'bin/run.sh': { content: '#!/bin/sh\necho hi\n', mode: 0o755 },
+    });
     const dirs = podDirs();
     const projectDir = path.join(dirs.buildsDir, 'group/app');
     const token = target.newJobToken(1);
-    const job = makeJob({ id: 1, token, serverUrl: target.url, project: repo.path, sha: first, depth: 1, variables: { GIT_STRATEGY: 'clone' } });
-    const run1 = await runHelper('prepare', dirs, job, helperSettings(dirs, { serverUrl: target.url, projectDir }), { watch: token });
+    const job = makeJob({
+      id: 1,
+      token,
+      serverUrl: target.url,
+      project: repo.path,
+      sha: first,
+      depth: 1,
+      variables: { GIT_STRATEGY: 'clone' },
+    });
+    const run1 = await runHelper(
+      'prepare',
+      dirs,
+      job,
+      helperSettings(dirs, { serverUrl: target.url, projectDir }),
+      { watch: token },
+    );
 
     expect(run1.code, run1.output).toBe(0);
     expect(run1.termination).toEqual({ ok: true });
@@ -59,8 +77,22 @@ describe('get_sources', () => {
 
     const second = repo.commit({ 'README.md': 'two\n' });
     const token2 = target.newJobToken(2);
-    const job2 = makeJob({ id: 2, token: token2, serverUrl: target.url, project: repo.path, sha: second, depth: 1, variables: { GIT_STRATEGY: 'fetch' } });
-    const run2 = await runHelper('prepare', dirs, job2, helperSettings(dirs, { serverUrl: target.url, projectDir }), { watch: token2 });
+    const job2 = makeJob({
+      id: 2,
+      token: token2,
+      serverUrl: target.url,
+      project: repo.path,
+      sha: second,
+      depth: 1,
+      variables: { GIT_STRATEGY: 'fetch' },
+    });
+    const run2 = await runHelper(
+      'prepare',
+      dirs,
+      job2,
+      helperSettings(dirs, { serverUrl: target.url, projectDir }),
+      { watch: token2 },
+    );
     expect(run2.code, run2.output).toBe(0);
     expect(run2.output).toContain('Fetching changes with git depth set to 1...');
     expect(run2.output).toContain('Reinitialized existing Git repository');
@@ -92,7 +124,13 @@ describe('get_sources', () => {
       depth: 0,
       variables: { GIT_SUBMODULE_STRATEGY: 'recursive' },
     });
-    const run = await runHelper('prepare', dirs, job, helperSettings(dirs, { serverUrl: target.url, projectDir }), { watch: token });
+    const run = await runHelper(
+      'prepare',
+      dirs,
+      job,
+      helperSettings(dirs, { serverUrl: target.url, projectDir }),
+      { watch: token },
+    );
     expect(run.code, run.output).toBe(0);
     expect(run.output).toContain('Updating/initializing submodules recursively...');
     expect(run.output).toContain('Updated submodules');
@@ -111,9 +149,19 @@ describe('get_sources', () => {
     const projectDir = path.join(dirs.buildsDir, 'group/private');
     const wrong = 'glcbt-this-token-is-not-known-0123';
     const job = makeJob({ id: 4, token: wrong, serverUrl: target.url, project: repo.path, sha });
-    const run = await runHelper('prepare', dirs, job, helperSettings(dirs, { serverUrl: target.url, projectDir }), { watch: wrong });
+    const run = await runHelper(
+      'prepare',
+      dirs,
+      job,
+      helperSettings(dirs, { serverUrl: target.url, projectDir }),
+      { watch: wrong },
+    );
     expect(run.code).toBe(1);
-    expect(run.termination).toMatchObject({ ok: false, stage: 'get_sources', failure_reason: 'script_failure' });
+    expect(run.termination).toMatchObject({
+      ok: false,
+      stage: 'get_sources',
+      failure_reason: 'script_failure',
+    });
     expect(String(run.termination?.error)).toMatch(/refused the job token .*authentication failed/);
     expect(run.output).toMatch(/ERROR: the Git server refused the job token/);
     expect(run.output).not.toContain(wrong);
@@ -165,7 +213,12 @@ describe('get_sources', () => {
       sha,
       variables: { GIT_CLEAN_FLAGS: 'none', GIT_CHECKOUT: 'false' },
     });
-    const run2 = await runHelper('prepare', dirs, job2, helperSettings(dirs, { serverUrl: target.url, projectDir }));
+    const run2 = await runHelper(
+      'prepare',
+      dirs,
+      job2,
+      helperSettings(dirs, { serverUrl: target.url, projectDir }),
+    );
     expect(run2.code, run2.output).toBe(0);
     expect(run2.output).toContain('Skipping Git checkout');
     expect(existsSync(path.join(projectDir, 'post-hook.txt'))).toBe(true);
@@ -179,8 +232,20 @@ describe('get_sources', () => {
     const projectDir = path.join(dirs.buildsDir, 'group/flaky');
     const token = target.newJobToken(7);
     target.failNextGitRequests(1);
-    const job = makeJob({ id: 7, token, serverUrl: target.url, project: repo.path, sha, variables: { GET_SOURCES_ATTEMPTS: '2' } });
-    const run = await runHelper('prepare', dirs, job, helperSettings(dirs, { serverUrl: target.url, projectDir }));
+    const job = makeJob({
+      id: 7,
+      token,
+      serverUrl: target.url,
+      project: repo.path,
+      sha,
+      variables: { GET_SOURCES_ATTEMPTS: '2' },
+    });
+    const run = await runHelper(
+      'prepare',
+      dirs,
+      job,
+      helperSettings(dirs, { serverUrl: target.url, projectDir }),
+    );
     expect(run.code, run.output).toBe(0);
     expect(run.output).toMatch(/section_start:\d+:clear_worktree/);
     expect(run.output.match(/section_start:\d+:get_sources/g)).toHaveLength(2);
@@ -192,8 +257,20 @@ describe('get_sources', () => {
     const dirs = podDirs();
     const projectDir = path.join(dirs.buildsDir, 'group/none');
     const token = target.newJobToken(8);
-    const job = makeJob({ id: 8, token, serverUrl: target.url, project: 'group/none', sha: 'a'.repeat(40), variables: { GIT_STRATEGY: 'none' } });
-    const run = await runHelper('prepare', dirs, job, helperSettings(dirs, { serverUrl: target.url, projectDir }));
+    const job = makeJob({
+      id: 8,
+      token,
+      serverUrl: target.url,
+      project: 'group/none',
+      sha: 'a'.repeat(40),
+      variables: { GIT_STRATEGY: 'none' },
+    });
+    const run = await runHelper(
+      'prepare',
+      dirs,
+      job,
+      helperSettings(dirs, { serverUrl: target.url, projectDir }),
+    );
     expect(run.code, run.output).toBe(0);
     expect(run.output).toContain('Skipping Git repository setup');
     expect(statSync(projectDir).isDirectory()).toBe(true);

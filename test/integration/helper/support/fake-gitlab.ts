@@ -157,7 +157,9 @@ export class FakeGitLab {
           if (size > limit) tooLarge = true;
           else chunks.push(c);
         });
-        stream.on('end', () => parts.push({ name, filename: info.filename ?? '', data: Buffer.concat(chunks) }));
+        stream.on('end', () =>
+          parts.push({ name, filename: info.filename ?? '', data: Buffer.concat(chunks) }),
+        );
       });
       bb.on('close', () => resolve());
       bb.on('error', reject);
@@ -183,7 +185,8 @@ export class FakeGitLab {
 
   async #download(jobId: number, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const token = req.headers['job-token'];
-    if (typeof token !== 'string' || !this.jobTokens.has(token)) return json(res, 401, { message: '401 Unauthorized' });
+    if (typeof token !== 'string' || !this.jobTokens.has(token))
+      return json(res, 401, { message: '401 Unauthorized' });
     const data = this.archives.get(jobId);
     if (!data) return json(res, 404, { message: '404 Not Found' });
     if (url.searchParams.get('direct_download') === 'true' && this.objectStorageRedirect) {
@@ -266,7 +269,12 @@ export class FakeGitLab {
   }
 }
 
-function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function json(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
 }

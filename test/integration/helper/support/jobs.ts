@@ -32,7 +32,12 @@ export function makeJob(spec: JobSpec): JobPayloadInput {
     { key: 'CI_COMMIT_SHA', value: spec.sha, public: true, masked: false },
     { key: 'CI_COMMIT_REF_NAME', value: ref, public: true, masked: false },
     { key: 'CI_SERVER_URL', value: spec.serverUrl, public: true, masked: false },
-    ...Object.entries(spec.variables ?? {}).map(([key, value]) => ({ key, value, public: true, masked: false })),
+    ...Object.entries(spec.variables ?? {}).map(([key, value]) => ({
+      key,
+      value,
+      public: true,
+      masked: false,
+    })),
   ];
   return {
     id: spec.id,
@@ -52,7 +57,10 @@ export function makeJob(spec: JobSpec): JobPayloadInput {
       sha: spec.sha,
       before_sha: '0000000000000000000000000000000000000000',
       ref_type: 'branch',
-      refspecs: depth > 0 ? [`+refs/heads/${ref}:refs/remotes/origin/${ref}`] : ['+refs/heads/*:refs/remotes/origin/*', '+refs/tags/*:refs/tags/*'],
+      refspecs:
+        depth > 0
+          ? [`+refs/heads/${ref}:refs/remotes/origin/${ref}`]
+          : ['+refs/heads/*:refs/remotes/origin/*', '+refs/tags/*:refs/tags/*'],
       depth,
       repo_object_format: 'sha1',
     },

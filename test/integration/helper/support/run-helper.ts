@@ -40,7 +40,10 @@ export interface HelperRun {
   sightings: string[];
 }
 
-export function helperSettings(dirs: PodDirs, settings: Partial<HelperSettingsInput> & { serverUrl: string; projectDir: string }): HelperSettingsInput {
+export function helperSettings(
+  dirs: PodDirs,
+  settings: Partial<HelperSettingsInput> & { serverUrl: string; projectDir: string },
+): HelperSettingsInput {
   return {
     buildsDir: dirs.buildsDir,
     statusDir: dirs.statusDir,
@@ -86,7 +89,12 @@ export async function runHelper(
   running = false;
   await watcher;
   const text = existsSync(termination) ? readFileSync(termination, 'utf8').trim() : '';
-  return { code, output, termination: text ? (JSON.parse(text) as Record<string, unknown>) : undefined, sightings: [...sightings] };
+  return {
+    code,
+    output,
+    termination: text ? (JSON.parse(text) as Record<string, unknown>) : undefined,
+    sightings: [...sightings],
+  };
 }
 
 /** Every readable /proc/<pid>/{cmdline,environ} that contains `secret`. */
@@ -98,7 +106,9 @@ export function scanProcesses(secret: string): string[] {
       try {
         const text = readFileSync(`/proc/${pid}/${file}`).toString();
         if (text.includes(secret)) {
-          found.push(`${pid} ${file}: ${readFileSync(`/proc/${pid}/cmdline`).toString().replaceAll('\0', ' ')}`);
+          found.push(
+            `${pid} ${file}: ${readFileSync(`/proc/${pid}/cmdline`).toString().replaceAll('\0', ' ')}`,
+          );
         }
       } catch {
         // gone or not ours
