@@ -22,7 +22,9 @@ export async function cacheKeyFromFiles(options: KeyFilesOptions): Promise<strin
   const wanted = [...new Set(options.files.filter((f) => f !== ''))];
   let paths = wanted;
   if (wanted.some((f) => f.includes('*'))) {
-    const all = (await git.raw(['ls-tree', '-r', '--name-only', '-z', options.sha])).split('\0').filter(Boolean);
+    const all = (await git.raw(['ls-tree', '-r', '--name-only', '-z', options.sha]))
+      .split('\0')
+      .filter(Boolean);
     paths = [
       ...new Set(
         wanted.flatMap((pattern) => {

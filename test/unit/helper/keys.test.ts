@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { policyAllows, resolveCacheKey, resolveJobCaches, sanitizeCacheKey, whenAllows } from '../../../helper/cache/keys.ts';
+import {
+  policyAllows,
+  resolveCacheKey,
+  resolveJobCaches,
+  sanitizeCacheKey,
+  whenAllows,
+} from '../../../helper/cache/keys.ts';
 import { parseJobPayload } from '../../../src/gitlab/payload.ts';
 import { makeJob } from '../../integration/helper/support/jobs.ts';
 
@@ -17,8 +23,14 @@ describe('cache keys', () => {
 
   it('expands variables, warns when sanitising changed the key, hashes with FF_HASH_CACHE_KEYS', () => {
     const lookup = (n: string) => ({ REF: 'main', EMPTY: '' })[n] ?? '';
-    expect(resolveCacheKey('deps-$REF', lookup, false)).toEqual({ ok: true, key: { human: 'deps-main', storage: 'deps-main' } });
-    expect(resolveCacheKey('../x', lookup, false)).toMatchObject({ ok: true, warning: 'cache key "../x" sanitized to "x"' });
+    expect(resolveCacheKey('deps-$REF', lookup, false)).toEqual({
+      ok: true,
+      key: { human: 'deps-main', storage: 'deps-main' },
+    });
+    expect(resolveCacheKey('../x', lookup, false)).toMatchObject({
+      ok: true,
+      warning: 'cache key "../x" sanitized to "x"',
+    });
     expect(resolveCacheKey('$EMPTY', lookup, false)).toMatchObject({ ok: false, error: 'empty cache key' });
     const hashed = resolveCacheKey('deps', lookup, true);
     expect(hashed.ok && hashed.key.storage).toBe(createHash('sha256').update('deps').digest('hex'));

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { cacheObjectName, cacheStorageForJob, presignS3Url, s3Endpoint } from '../../../helper/cache/presign.ts';
+import {
+  cacheObjectName,
+  cacheStorageForJob,
+  presignS3Url,
+  s3Endpoint,
+} from '../../../helper/cache/presign.ts';
 import { helperSettingsSchema } from '../../../helper/contract.ts';
 import { parseJobPayload } from '../../../src/gitlab/payload.ts';
 import { makeJob } from '../../integration/helper/support/jobs.ts';
@@ -19,9 +24,13 @@ describe('presignS3Url', () => {
     });
     const u = new URL(url);
     expect(`${u.origin}${u.pathname}`).toBe('https://examplebucket.s3.amazonaws.com/test.txt');
-    expect(u.searchParams.get('X-Amz-Credential')).toBe('AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request');
+    expect(u.searchParams.get('X-Amz-Credential')).toBe(
+      'AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request',
+    );
     expect(u.searchParams.get('X-Amz-SignedHeaders')).toBe('host');
-    expect(u.searchParams.get('X-Amz-Signature')).toBe('aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404');
+    expect(u.searchParams.get('X-Amz-Signature')).toBe(
+      'aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404',
+    );
   });
 
   it('uses path style for custom endpoints, drops canonical ports, signs extra headers and session tokens', () => {
@@ -40,8 +49,12 @@ describe('presignS3Url', () => {
   });
 
   it('refuses to sign without keys (IAM) or bucket', () => {
-    expect(() => presignS3Url({ BucketName: 'b' }, 'GET', 'k', { expiresSeconds: 1 })).toThrow(/AccessKey and SecretKey/);
-    expect(() => presignS3Url({ AccessKey: 'a', SecretKey: 's' }, 'GET', 'k', { expiresSeconds: 1 })).toThrow(/BucketName/);
+    expect(() => presignS3Url({ BucketName: 'b' }, 'GET', 'k', { expiresSeconds: 1 })).toThrow(
+      /AccessKey and SecretKey/,
+    );
+    expect(() => presignS3Url({ AccessKey: 'a', SecretKey: 's' }, 'GET', 'k', { expiresSeconds: 1 })).toThrow(
+      /BucketName/,
+    );
   });
 });
 
@@ -64,7 +77,12 @@ describe('cacheStorageForJob', () => {
       sha: 'a'.repeat(40),
       variables: { CACHE_FALLBACK_KEY: 'global-fallback' },
       cache: [
-        { key: 'deps-$CI_COMMIT_REF_NAME', paths: ['node_modules/'], policy: 'pull-push', fallback_keys: ['deps-main'] },
+        {
+          key: 'deps-$CI_COMMIT_REF_NAME',
+          paths: ['node_modules/'],
+          policy: 'pull-push',
+          fallback_keys: ['deps-main'],
+        },
         { key: 'ro', paths: ['x/'], policy: 'pull' },
         { key: 'nothing', paths: [] },
       ],
@@ -92,7 +110,13 @@ describe('cacheStorageForJob', () => {
     expect(new URL(storage.entries[0]!.getUrl).searchParams.get('X-Amz-Expires')).toBe(String(3600 + 3600));
     expect(storage.entries[0]!.putHeaders).toEqual({ 'x-amz-meta-cachekey': 'deps-main' });
     // The manager validates what it writes with the same schema the helper reads.
-    expect(helperSettingsSchema.safeParse({ serverUrl: 'https://gitlab.example.com', projectDir: '/builds/g/p', cache: storage }).success).toBe(true);
+    expect(
+      helperSettingsSchema.safeParse({
+        serverUrl: 'https://gitlab.example.com',
+        projectDir: '/builds/g/p',
+        cache: storage,
+      }).success,
+    ).toBe(true);
   });
 
   it('explains unsupported cache types instead of failing', () => {
@@ -100,8 +124,13 @@ describe('cacheStorageForJob', () => {
       storage: { type: 'none' },
       warnings: ['cache type "gcs" is not supported by podrunner: the job runs without a shared cache'],
     });
-    expect(cacheStorageForJob(job(), { cache: undefined, runnerToken: 't' }).storage).toEqual({ type: 'none' });
-    const iam = cacheStorageForJob(job(), { cache: { Type: 's3', S3: { BucketName: 'b' } }, runnerToken: 't' });
+    expect(cacheStorageForJob(job(), { cache: undefined, runnerToken: 't' }).storage).toEqual({
+      type: 'none',
+    });
+    const iam = cacheStorageForJob(job(), {
+      cache: { Type: 's3', S3: { BucketName: 'b' } },
+      runnerToken: 't',
+    });
     expect(iam.warnings[0]).toMatch(/AccessKey and SecretKey/);
   });
 });
