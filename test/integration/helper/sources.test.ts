@@ -1,7 +1,7 @@
 // get_sources against real git (git http-backend behind GitLab-like basic auth), run through the real
 // helper program. Re-point `startTarget` (support/target.ts) at the embedded GitLab to run the same
 // checks against it.
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeJob } from './support/jobs.ts';
@@ -275,6 +275,25 @@ describe('get_sources', () => {
     expect(run.output).toContain('Skipping Git repository setup');
     expect(statSync(projectDir).isDirectory()).toBe(true);
     expect(target.gitRequestCount('group/none')).toBe(0);
+
+    writeFileSync(path.join(projectDir, 'leftover.txt'), 'x');
+    const empty = makeJob({
+      id: 9,
+      token: target.newJobToken(9),
+      serverUrl: target.url,
+      project: 'group/none',
+      sha: 'a'.repeat(40),
+      variables: { GIT_STRATEGY: 'empty' },
+    });
+    const run2 = await runHelper(
+      'prepare',
+      dirs,
+      empty,
+      helperSettings(dirs, { serverUrl: target.url, projectDir }),
+    );
+    expect(run2.code, run2.output).toBe(0);
+    expect(run2.output).toContain('Skipping Git repository setup and creating an empty build directory');
+    expect(readdirSync(projectDir)).toEqual([]);
     rmSync(dirs.root, { recursive: true, force: true });
   });
 });
