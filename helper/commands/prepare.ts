@@ -46,6 +46,7 @@ export async function runPrepare(ctx: JobContext): Promise<HelperTermination> {
   let stage: Stage = 'get_sources';
   const http = new HttpClient({
     caPem: ctx.helper.tlsCaPem,
+    caFile: ctx.helper.tlsCaFile,
     userAgent: ctx.helper.userAgent,
     vars: ctx.vars,
   });

@@ -39,6 +39,7 @@ export async function uploadCommand(
     });
     const http = new HttpClient({
       caPem: ctx.helper.tlsCaPem,
+      caFile: ctx.helper.tlsCaFile,
       userAgent: ctx.helper.userAgent,
       vars: ctx.vars,
       headersTimeoutMs: ctx.helper.artifactResponseHeaderTimeoutSeconds * 1000,

@@ -1,12 +1,15 @@
 // One HTTP client for everything the helper sends (GitLab's artifacts API, pre-signed cache URLs):
 // one undici dispatcher with the runner's extra CA, the job's proxy variables and upstream's
 // timeouts; redirects are followed by hand so the JOB-TOKEN never leaves the GitLab origin.
+import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher, EnvHttpProxyAgent, request } from 'undici';
 import type { JobVariables } from '../variables.ts';
 
 export interface HttpClientOptions {
   caPem?: string;
+  /** A CA bundle inside the container, used when no PEM is given. */
+  caFile?: string;
   userAgent: string;
   /** The job's `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` (either case). */
   vars?: JobVariables;
@@ -30,7 +33,15 @@ export class HttpClient {
 
   constructor(options: HttpClientOptions) {
     this.userAgent = options.userAgent;
-    const connect = options.caPem ? { ca: [...rootCertificates, options.caPem] } : undefined;
+    let caPem = options.caPem;
+    if (!caPem && options.caFile) {
+      try {
+        caPem = readFileSync(options.caFile, 'utf8');
+      } catch {
+        // upstream only logs an unreadable CA file; the system CAs still apply
+      }
+    }
+    const connect = caPem ? { ca: [...rootCertificates, caPem] } : undefined;
     const timeouts = {
       headersTimeout: options.headersTimeoutMs ?? 600_000,
       bodyTimeout: options.bodyTimeoutMs ?? 3_600_000,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseHelperSettings, resolveProjectDir } from '../../../helper/contract.ts';
 import { parseGoDurationMs, readBuildSettings } from '../../../helper/settings.ts';
+import { remoteFromPayload } from '../../../helper/sources/credentials.ts';
 import { expandVariables, JobVariables } from '../../../helper/variables.ts';
 import { type JobPayload, parseJobPayload } from '../../../src/gitlab/payload.ts';
 import { makeJob } from '../../integration/helper/support/jobs.ts';
@@ -146,5 +147,18 @@ describe('helper.json and the project dir', () => {
         customBuildDirEnabled: false,
       }).ok,
     ).toBe(false);
+  });
+});
+
+describe('the remote git fetches from', () => {
+  it('drops the credentials of repo_url and applies clone_url', () => {
+    const repo = 'https://gitlab-ci-token:glcbt-secret@gitlab.example.com/group/app.git';
+    expect(remoteFromPayload(repo)).toEqual({
+      url: 'https://gitlab.example.com/group/app.git',
+      tokenInUrl: 'glcbt-secret',
+    });
+    expect(remoteFromPayload(repo, 'http://gitlab.internal:8080/prefix/').url).toBe(
+      'http://gitlab.internal:8080/prefix/group/app.git',
+    );
   });
 });
