@@ -109,8 +109,9 @@ export const cacheSchema = z.object({
     .nullish()
     .transform((v) => v ?? false),
   paths: stringList,
+  /** `pull-push`, `pull`, `push`, or a `$VARIABLE` the runner expands (GitLab sends it unexpanded). */
   policy: z
-    .enum(['pull-push', 'pull', 'push'])
+    .union([z.enum(['pull-push', 'pull', 'push']), z.string()])
     .nullish()
     .transform((v) => v ?? 'pull-push'),
   when: whenSchema.nullish().transform((v) => v ?? 'on_success'),
