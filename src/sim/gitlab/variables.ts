@@ -158,29 +158,22 @@ export function yamlVariables(pipeline: Pipeline, spec: CiJob): RunnerVariable[]
 export function expandVariables(vars: RunnerVariable[]): RunnerVariable[] {
   const last = new Map<string, RunnerVariable>();
   for (const v of vars) last.set(v.key, v);
-  const resolving = new Set<string>();
-  const resolved = new Map<string, string>();
-  const resolveKey = (key: string): string | undefined => {
-    const v = last.get(key);
-    if (!v || v.file) return undefined;
-    if (v.raw) return v.value;
-    const cached = resolved.get(key);
-    if (cached !== undefined) return cached;
-    if (resolving.has(key)) return undefined;
-    resolving.add(key);
-    const value = expand(v.value);
-    resolving.delete(key);
-    resolved.set(key, value);
-    return value;
-  };
-  const expand = (text: string): string =>
-    text.replace(
-      /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)|%([A-Za-z_][A-Za-z0-9_]*)%/g,
-      (m, a, b, c) => {
-        if (m === '$$') return m;
-        const key = (a ?? b ?? c) as string;
-        return resolveKey(key) ?? m;
-      },
-    );
-  return vars.map((v) => (v.raw || v.file || !v.value.includes('$') ? v : { ...v, value: expand(v.value) }));
+  const pattern =
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)|%([A-Za-z_][A-Za-z0-9_]*)%/g;
+  // `stack`: the keys being expanded; a reference back into it (a cycle) is left as written.
+  const expand = (text: string, stack: Set<string>): string =>
+    text.replace(pattern, (m, a, b, c) => {
+      if (m === '$$') return m;
+      const key = (a ?? b ?? c) as string;
+      const v = last.get(key);
+      if (!v || v.file || stack.has(key) || stack.size > 32) return m;
+      if (v.raw) return v.value;
+      stack.add(key);
+      const value = expand(v.value, stack);
+      stack.delete(key);
+      return value;
+    });
+  return vars.map((v) =>
+    v.raw || v.file || !/[$%]/.test(v.value) ? v : { ...v, value: expand(v.value, new Set([v.key])) },
+  );
 }

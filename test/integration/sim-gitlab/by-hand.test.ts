@@ -18,7 +18,15 @@ describe('podrunner sim gitlab, by hand with curl and git', () => {
     dir = await tempDir();
     child = spawn(
       process.execPath,
-      [join(repoRoot, 'bin/podrunner.js'), 'sim', 'gitlab', '--listen', '127.0.0.1:0', '--admin-token-file', join(dir.path, 'token')],
+      [
+        join(repoRoot, 'bin/podrunner.js'),
+        'sim',
+        'gitlab',
+        '--listen',
+        '127.0.0.1:0',
+        '--admin-token-file',
+        join(dir.path, 'token'),
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
@@ -44,9 +52,13 @@ describe('podrunner sim gitlab, by hand with curl and git', () => {
   it('creates a runner and a project, pushes, runs a pipeline by hand and reads the exact trace back', async () => {
     const work = join(dir.path, 'work');
     await run('mkdir', ['-p', work]);
-    const result = await run('bash', [join(repoRoot, 'test/integration/sim-gitlab/by-hand.sh'), url, join(dir.path, 'token'), work], {
-      timeout: 60_000,
-    }).catch((error: { stdout?: string; stderr?: string }) => {
+    const result = await run(
+      'bash',
+      [join(repoRoot, 'test/integration/sim-gitlab/by-hand.sh'), url, join(dir.path, 'token'), work],
+      {
+        timeout: 60_000,
+      },
+    ).catch((error: { stdout?: string; stderr?: string }) => {
       throw new Error(`script failed:\n${error.stdout ?? ''}\n${error.stderr ?? ''}`);
     });
     expect(result.stdout).toContain('ALL OK');

@@ -3,7 +3,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type SimGitlab, type StartSimGitlabOptions, startSimGitlab } from '../../../src/sim/gitlab/server.ts';
+import {
+  type SimGitlab,
+  type StartSimGitlabOptions,
+  startSimGitlab,
+} from '../../../src/sim/gitlab/server.ts';
 
 export const K8S_FEATURES: Record<string, boolean> = {
   variables: true,
@@ -43,13 +47,22 @@ export async function withSim(options: StartSimGitlabOptions = {}): Promise<SimG
   return await startSimGitlab({ longPollSeconds: 0, ...options });
 }
 
-export async function tempDir(prefix = 'sim-gitlab-test-'): Promise<{ path: string; remove: () => Promise<void> }> {
+export async function tempDir(
+  prefix = 'sim-gitlab-test-',
+): Promise<{ path: string; remove: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), prefix));
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
-export async function projectWithPipelineFile(sim: SimGitlab, yaml: string, extra: Record<string, string> = {}) {
-  const project = await sim.createProject({ name: `p${Math.random().toString(36).slice(2, 8)}`, namespace: 'acme' });
+export async function projectWithPipelineFile(
+  sim: SimGitlab,
+  yaml: string,
+  extra: Record<string, string> = {},
+) {
+  const project = await sim.createProject({
+    name: `p${Math.random().toString(36).slice(2, 8)}`,
+    namespace: 'acme',
+  });
   await sim.commitFiles(project.id, { '.gitlab-ci.yml': yaml, ...extra });
   return project;
 }
@@ -61,7 +74,12 @@ export interface RunnerClient {
   patch(jobId: number, jobToken: string, start: number, data: string | Buffer): Promise<Response>;
 }
 
-export function runnerClient(sim: SimGitlab, token: string, features = K8S_FEATURES, systemId = 's_0123456789ab'): RunnerClient {
+export function runnerClient(
+  sim: SimGitlab,
+  token: string,
+  features = K8S_FEATURES,
+  systemId = 's_0123456789ab',
+): RunnerClient {
   const json = (method: string, path: string, body: unknown, headers: Record<string, string> = {}) =>
     fetch(`${sim.url}/api/v4${path}`, {
       method,
@@ -74,10 +92,17 @@ export function runnerClient(sim: SimGitlab, token: string, features = K8S_FEATU
       json('POST', '/jobs/request', {
         token,
         system_id: systemId,
-        info: { name: 'gitlab-runner', version: '18.11.4', executor: 'kubernetes', features, config: { gpus: '' } },
+        info: {
+          name: 'gitlab-runner',
+          version: '18.11.4',
+          executor: 'kubernetes',
+          features,
+          config: { gpus: '' },
+        },
         ...body,
       }),
-    update: (jobId, jobToken, body) => json('PUT', `/jobs/${jobId}`, { token: jobToken, ...body }, { 'JOB-TOKEN': jobToken }),
+    update: (jobId, jobToken, body) =>
+      json('PUT', `/jobs/${jobId}`, { token: jobToken, ...body }, { 'JOB-TOKEN': jobToken }),
     patch: (jobId, jobToken, start, data) => {
       const bytes = Buffer.from(data);
       return fetch(`${sim.url}/api/v4/jobs/${jobId}/trace?debug_trace=false`, {
@@ -96,7 +121,10 @@ export function runnerClient(sim: SimGitlab, token: string, features = K8S_FEATU
 export function api(sim: SimGitlab, method: string, path: string, body?: unknown): Promise<Response> {
   return fetch(`${sim.url}/api/v4${path}`, {
     method,
-    headers: { 'PRIVATE-TOKEN': sim.adminToken, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+    headers: {
+      'PRIVATE-TOKEN': sim.adminToken,
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
 }

@@ -47,9 +47,13 @@ function isComplete(job: ProcessableJob): boolean {
 
 type Composite = 'success' | 'failed' | 'canceled' | 'skipped';
 
-/** The status of a set of complete jobs, as the jobs after them see it. */
-function composite(jobs: ProcessableJob[]): Composite {
+/**
+ * The status of a set of complete jobs, as the jobs after them see it. For a `needs` job (DAG) one
+ * need that did not run at all (skipped, or a manual job left alone) makes it `skipped`.
+ */
+function composite(jobs: ProcessableJob[], dag: boolean): Composite {
   if (jobs.length === 0) return 'success';
+  if (dag && jobs.some((j) => j.status === 'skipped' || j.status === 'manual')) return 'skipped';
   if (jobs.some((j) => j.status === 'failed' && !j.allowFailure)) return 'failed';
   if (jobs.some((j) => j.status === 'canceled')) return 'canceled';
   const effective = jobs.filter((j) => j.status !== 'manual');
@@ -63,6 +67,12 @@ const RUNS_ON: Record<JobWhen, ReadonlySet<Composite>> = {
   always: new Set(['success', 'failed', 'skipped']),
   manual: new Set(['success', 'skipped']),
 };
+
+/** DAG jobs that wait for success need every need to have succeeded (GitLab's `ProcessBuildService`). */
+function runsOn(job: ProcessableJob): ReadonlySet<Composite> {
+  if (job.needs !== null && (job.when === 'on_success' || job.when === 'manual')) return new Set(['success']);
+  return RUNS_ON[job.when];
+}
 
 /** Decides every `created` job that can be decided now; repeats until nothing changes. */
 export function processPipeline(jobs: ProcessableJob[]): ProcessingDecision[] {
@@ -81,7 +91,7 @@ export function processPipeline(jobs: ProcessableJob[]): ProcessingDecision[] {
               .map((n) => byName.get(n))
               .filter((j): j is ProcessableJob & { status: JobStatus } => !!j);
       if (!prior.every(isComplete)) continue;
-      const status = RUNS_ON[job.when].has(composite(prior))
+      const status = runsOn(job).has(composite(prior, job.needs !== null))
         ? job.when === 'manual'
           ? 'manual'
           : 'pending'
@@ -100,8 +110,7 @@ export function pipelineStatus(jobs: ProcessableJob[]): PipelineStatus {
   if (current.length === 0) return 'created';
   if (current.some((j) => j.status === 'running' || j.status === 'canceling')) return 'running';
   if (current.every(isComplete)) {
-    const c = composite(current);
-    return c;
+    return composite(current, false);
   }
   if (current.some((j) => j.status === 'pending')) {
     return current.some((j) => j.status !== 'pending' && j.status !== 'created') ? 'running' : 'pending';
