@@ -1,8 +1,9 @@
 // Artifact upload (multipart `file`, what Workhorse accepts from the runner's helper) and download.
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import busboy from 'busboy';
 import { formatForArtifactType } from '../ci/reports.ts';
 import { apiError, paramError, type Request } from '../http.ts';
@@ -123,6 +124,10 @@ export async function receiveArtifact(
     await discard();
     throw apiError(400, `Invalid artifact format ${format} for ${type}; expected ${expected}`);
   }
+  if (type === 'dotenv' && !(await validDotenv(target))) {
+    await discard();
+    throw apiError(400, 'Invalid Format');
+  }
   const size = (await stat(target)).size;
   store.storeArtifact(
     job,
@@ -131,6 +136,20 @@ export async function receiveArtifact(
   );
   res.writeHead(201, { 'Content-Type': 'application/json', 'Content-Length': 3 });
   res.end('201');
+}
+
+/** A dotenv report (gzip members of `KEY=VALUE` lines) as GitLab parses it. */
+async function validDotenv(file: string): Promise<boolean> {
+  try {
+    const text = gunzipSync(await readFile(file)).toString('utf8');
+    return text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '')
+      .every((l) => /^[a-zA-Z_][a-zA-Z0-9_]*=/.test(l));
+  } catch {
+    return false;
+  }
 }
 
 export async function sendArtifact(

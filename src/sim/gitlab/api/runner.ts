@@ -115,13 +115,16 @@ function managerInfo(
   };
 }
 
-/** The job named by `:id` and authenticated by its token (body/query `token`, else `JOB-TOKEN`). */
-function authenticateJob(store: SimStore, req: Request, bodyToken: unknown): Job {
+/**
+ * The job named by `:id` and authenticated by its token (body/query `token`, else `JOB-TOKEN`). A job
+ * that is not running answers 403 with `Job-Status` (plain `403 Forbidden` on artifact uploads).
+ */
+function authenticateJob(store: SimStore, req: Request, bodyToken: unknown, plain = false): Job {
   const token = typeof bodyToken === 'string' && bodyToken !== '' ? bodyToken : req.header('job-token');
   const job = /^\d+$/.test(req.params.id ?? '') ? store.jobs.get(Number(req.params.id)) : undefined;
   if (!job || !token || job.token !== token) throw forbidden();
   if (!store.isProcessingOnRunner(job)) {
-    throw forbidden('Job is not processing on runner', { 'Job-Status': job.status });
+    throw plain ? forbidden() : forbidden('Job is not processing on runner', { 'Job-Status': job.status });
   }
   const runner = job.runnerId === null ? undefined : store.runners.get(job.runnerId);
   if (runner) runner.contactedAt = new Date().toISOString();
@@ -335,7 +338,7 @@ export function registerRunnerApi(router: Router, store: SimStore): void {
   });
 
   router.add('POST', '/api/v4/jobs/:id/artifacts', async (req, res) => {
-    const job = authenticateJob(store, req, req.query.get('token'));
+    const job = authenticateJob(store, req, req.query.get('token'), true);
     await receiveArtifact(store, job, req, res);
   });
 
