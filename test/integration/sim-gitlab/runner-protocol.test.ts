@@ -129,7 +129,7 @@ describe('registration, verification and unregistration', () => {
       answer('DELETE /api/v4/runners/managers', 'unknown_manager'),
     );
     await expectAnswer(
-      await post(sim, '/runners/managers', { token: runner.token, system_id: verify.system_id }, 'DELETE'),
+      await post(sim, '/runners/managers', { token: runner.token, system_id: 's_4f1c2d9e8a7b' }, 'DELETE'),
       answer('DELETE /api/v4/runners/managers', 'deleted'),
     );
     await expectAnswer(
