@@ -104,6 +104,9 @@ export class SimStore extends EventEmitter {
   private readonly waiters = new Map<number, Set<() => void>>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly watchedUntil = new Map<number, number>();
+  private readonly jobsOfPipeline = new Map<number, Job[]>();
+  /** Jobs running or canceling (small; counted per project for `job_info`). */
+  private readonly active = new Set<number>();
   private onChange: () => void = () => {};
 
   readonly dataDir: string;
@@ -491,13 +494,23 @@ export class SimStore extends EventEmitter {
     return job;
   }
 
-  pipelineJobs(pipeline: Pipeline): Job[] {
-    return pipeline.jobIds.map((id) => this.jobs.get(id)).filter((j): j is Job => j !== undefined);
+  /** The pipeline's jobs in creation order (a shared array: do not modify). */
+  pipelineJobs(pipeline: Pipeline): readonly Job[] {
+    let jobs = this.jobsOfPipeline.get(pipeline.id);
+    if (!jobs || jobs.length !== pipeline.jobIds.length) {
+      jobs = pipeline.jobIds.map((id) => this.jobs.get(id)).filter((j): j is Job => j !== undefined);
+      this.jobsOfPipeline.set(pipeline.id, jobs);
+    }
+    return jobs;
   }
 
   /** Runs GitLab's processing: decides waiting jobs, queues them, updates the pipeline status. */
   process(pipeline: Pipeline): void {
     const jobs = this.pipelineJobs(pipeline);
+    if (!jobs.some((j) => j.status === 'created' && !j.retried)) {
+      this.updatePipelineStatus(pipeline, jobs);
+      return;
+    }
     const decisions = processPipeline(
       jobs.map((j) => ({
         id: j.id,
@@ -516,23 +529,11 @@ export class SimStore extends EventEmitter {
       if (d.status === 'pending') this.enqueue(job);
       else this.setStatus(job, d.status);
     }
-    this.updatePipelineStatus(pipeline);
+    this.updatePipelineStatus(pipeline, jobs);
   }
 
-  private updatePipelineStatus(pipeline: Pipeline): void {
-    const jobs = this.pipelineJobs(pipeline);
-    const status = pipelineStatus(
-      jobs.map((j) => ({
-        id: j.id,
-        name: j.name,
-        stageIdx: j.stageIdx,
-        needs: null,
-        when: j.spec.when,
-        allowFailure: j.allowFailure,
-        status: j.status,
-        retried: j.retried,
-      })),
-    );
+  private updatePipelineStatus(pipeline: Pipeline, jobs: readonly Job[] = this.pipelineJobs(pipeline)): void {
+    const status = pipelineStatus(jobs);
     const t = now();
     if (status === 'running' && !pipeline.startedAt) pipeline.startedAt = t;
     const finished = ['success', 'failed', 'canceled', 'skipped'].includes(status);
@@ -670,9 +671,8 @@ export class SimStore extends EventEmitter {
       masked: false,
       ...(v.variableType === 'file' ? { file: true as const } : {}),
     }));
-    const running = [...this.jobs.values()].filter(
-      (j) => j.projectId === project.id && (j.status === 'running' || j.status === 'canceling'),
-    ).length;
+    let running = 0;
+    for (const id of this.active) if (this.jobs.get(id)?.projectId === project.id) running += 1;
     return buildJobPayload({
       server: this.server,
       project,
@@ -699,13 +699,16 @@ export class SimStore extends EventEmitter {
   dependenciesOf(job: Job): DependencyInfo[] {
     const pipeline = this.pipelines.get(job.pipelineId);
     if (!pipeline) return [];
+    const names =
+      job.spec.dependencies ?? job.spec.needs?.filter((n) => n.artifacts).map((n) => n.job) ?? null;
+    if (names?.length === 0) return [];
     const latest = new Map<string, Job>();
-    for (const j of this.pipelineJobs(pipeline)) if (!j.retried) latest.set(j.name, j);
-    let names: string[];
-    if (job.spec.dependencies !== null) names = job.spec.dependencies;
-    else if (job.spec.needs !== null) names = job.spec.needs.filter((n) => n.artifacts).map((n) => n.job);
-    else names = [...latest.values()].filter((j) => j.stageIdx < job.stageIdx).map((j) => j.name);
-    return names
+    for (const id of pipeline.jobIds) {
+      const j = this.jobs.get(id);
+      if (!j || j.retried) continue;
+      if (names ? names.includes(j.name) : j.stageIdx < job.stageIdx) latest.set(j.name, j);
+    }
+    return (names ?? [...latest.keys()])
       .map((n) => latest.get(n))
       .filter((j): j is Job => j !== undefined)
       .map((j) => {
@@ -743,6 +746,8 @@ export class SimStore extends EventEmitter {
   private setStatus(job: Job, status: Job['status']): void {
     job.status = status;
     job.updatedAt = now();
+    if (status === 'running' || status === 'canceling') this.active.add(job.id);
+    else this.active.delete(job.id);
     if (isFinished(status)) {
       job.finishedAt = job.finishedAt ?? job.updatedAt;
       this.clearTimer(`ack:${job.id}`);
@@ -981,6 +986,7 @@ export class SimStore extends EventEmitter {
     );
     this.pendingQueue = pending.map((j) => j.id).sort((a, b) => a - b);
     for (const job of this.jobs.values()) {
+      if (job.status === 'running' || job.status === 'canceling') this.active.add(job.id);
       if (job.status === 'pending' && job.awaitingAckSince) {
         this.schedule(`ack:${job.id}`, this.tunables.twoPhaseAckTimeoutSeconds, () => {
           if (job.status === 'pending' && job.awaitingAckSince) this.enqueue(job);
