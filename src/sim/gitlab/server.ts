@@ -1,6 +1,7 @@
 // `startSimGitlab(options)`: the embedded GitLab as an HTTP server plus a programmatic handle for tests,
 // the demo and the benchmark. One node:http server serves the runner API, the REST API, git over HTTP
 // and the `/-/sim/` controls.
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -246,6 +247,13 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = req.headers['x-request-id'];
+    res.setHeader(
+      'X-Request-Id',
+      typeof requestId === 'string' && /^[\w-]{1,128}$/.test(requestId)
+        ? requestId
+        : randomUUID().replace(/-/g, ''),
+    );
     const url = new URL(req.url ?? '/', 'http://sim.invalid');
     const method = req.method ?? 'GET';
     const path = url.pathname;

@@ -604,6 +604,11 @@ export class SimStore extends EventEmitter {
         this.drop(job, 'runner_unsupported');
         continue;
       }
+      if (this.hasExpiredDependency(job)) {
+        this.dequeue(job);
+        this.drop(job, 'missing_dependency_failure');
+        continue;
+      }
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (job.status !== 'pending' || job.runnerId !== null) {
         conflict = true;
@@ -719,6 +724,14 @@ export class SimStore extends EventEmitter {
           archive: archive ? { filename: archive.filename, size: archive.size } : null,
         };
       });
+  }
+
+  /** A dependency whose archive existed but has expired: GitLab fails the job instead of sending it. */
+  private hasExpiredDependency(job: Job): boolean {
+    return this.dependenciesOf(job).some((d) => {
+      const dep = this.jobs.get(d.id);
+      return d.archive === null && dep?.artifacts.some((a) => a.type === 'archive') === true;
+    });
   }
 
   archiveOf(job: Job): StoredArtifact | undefined {

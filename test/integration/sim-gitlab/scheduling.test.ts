@@ -134,6 +134,31 @@ next: { stage: after, script: [x] }
     ]);
   });
 
+  it('fails a job whose dependency archive expired with missing_dependency_failure', async () => {
+    const project = await projectWithPipelineFile(
+      sim,
+      'stages: [build, test]\nbuild: { stage: build, script: [x], artifacts: { paths: [a/] } }\ntest: { stage: test, script: [y] }\n',
+    );
+    await sim.createPipeline(project.id);
+    const client = runnerClient(sim, sim.createRunner().token);
+    const build = (await take(client)) as Payload;
+    const form = new FormData();
+    form.append('file', new Blob([Buffer.from('zip')]), 'artifacts.zip');
+    const up = await fetch(`${sim.url}/api/v4/jobs/${build.id}/artifacts?expire_in=1+hour`, {
+      method: 'POST',
+      headers: { 'JOB-TOKEN': build.token },
+      body: form,
+    });
+    expect(up.status).toBe(201);
+    await finish(client, build, 'success');
+    const stored = sim.store.jobs.get(build.id)?.artifacts[0];
+    if (!stored) throw new Error('no artifact stored');
+    stored.expireAt = new Date(Date.now() - 1000).toISOString();
+    expect(await take(client)).toBeNull();
+    const test = sim.pipeline(sim.job(build.id)?.pipelineId ?? 0)?.jobs.find((j) => j.name === 'test');
+    expect(test).toMatchObject({ status: 'failed', failureReason: 'missing_dependency_failure' });
+  });
+
   it('caps the job timeout at the runner maximum_timeout', async () => {
     await sim.createPipeline((await projectWithPipelineFile(sim, 'long: { script: [x], timeout: 3h }\n')).id);
     const client = runnerClient(sim, sim.createRunner({ maximumTimeout: 1800 }).token);
