@@ -77,9 +77,13 @@ export class Router {
       pathKnown = true;
       if (route.method !== method && !(method === 'HEAD' && route.method === 'GET')) continue;
       const params: Record<string, string> = {};
-      route.names.forEach((name, i) => {
-        params[name] = decodeURIComponent(m[i + 1] ?? '');
-      });
+      try {
+        route.names.forEach((name, i) => {
+          params[name] = decodeURIComponent(m[i + 1] ?? '');
+        });
+      } catch {
+        return undefined; // malformed %-encoding: no such resource
+      }
       return { handler: route.handler, params };
     }
     return pathKnown ? null : undefined;

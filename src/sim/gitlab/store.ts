@@ -8,9 +8,11 @@ import { join } from 'node:path';
 import type { JobPayloadInput } from '../../gitlab/payload.ts';
 import { parseCiConfig } from './ci/config.ts';
 import { parseExpireIn } from './ci/duration.ts';
+import type { CiPipelineSpec } from './ci/model.ts';
 import { isFinished, pipelineStatus, processPipeline } from './ci/processing.ts';
 import {
   blobIds,
+  type CommitDetails,
   commitDetails,
   initBareRepository,
   readBlob,
@@ -85,6 +87,12 @@ export interface SerializedState {
 
 const now = () => new Date().toISOString();
 
+interface CommitPlan {
+  spec: CiPipelineSpec;
+  commit: CommitDetails;
+  cacheKeys: Map<string, string[]>;
+}
+
 export class SimStore extends EventEmitter {
   readonly runners = new Map<number, Runner>();
   readonly namespaces = new Map<number, Namespace>();
@@ -105,6 +113,7 @@ export class SimStore extends EventEmitter {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly watchedUntil = new Map<number, number>();
   private readonly jobsOfPipeline = new Map<number, Job[]>();
+  private readonly plans = new Map<string, CommitPlan>();
   /** Jobs running or canceling (small; counted per project for `job_info`). */
   private readonly active = new Set<number>();
   private onChange: () => void = () => {};
@@ -387,27 +396,7 @@ export class SimStore extends EventEmitter {
     const repo = this.repoDir(project);
     const resolved = await resolveRef(repo, ref);
     if (!resolved) throw apiError(400, { base: ['Reference not found'] });
-    const yamlText = await readBlob(repo, resolved.sha, '.gitlab-ci.yml');
-    if (yamlText === null) throw apiError(400, { base: ['Missing CI config file'] });
-    const parsed = parseCiConfig(yamlText.toString('utf8'));
-    if (!parsed.ok) throw apiError(400, { base: parsed.errors });
-    const spec = parsed.spec;
-
-    const commit = await commitDetails(repo, resolved.sha);
-    const cacheKeys = new Map<string, string[]>();
-    for (const job of spec.jobs) {
-      const keys: string[] = [];
-      for (const [index, cache] of job.cache.entries()) {
-        if (!cache.key) keys.push('default');
-        else if (cache.key.kind === 'string') keys.push(cache.key.value);
-        else {
-          const ids = [...new Set(await blobIds(repo, resolved.sha, cache.key.files))].sort();
-          const digest = ids.length > 0 ? sha1Hex(ids.join('-')) : 'default';
-          keys.push([cache.key.prefix ?? String(index), digest].filter((x) => x !== '').join('-'));
-        }
-      }
-      cacheKeys.set(job.name, keys);
-    }
+    const { spec, commit, cacheKeys } = await this.commitPlan(project, resolved.sha);
 
     const t = now();
     project.pipelineIidCounter += 1;
@@ -449,6 +438,42 @@ export class SimStore extends EventEmitter {
     project.lastActivityAt = t;
     this.process(pipeline);
     return pipeline;
+  }
+
+  /**
+   * What a commit's pipeline consists of: the parsed `.gitlab-ci.yml`, commit details and resolved
+   * `cache:key:files` keys. Cached per commit (commits never change), so repeated pipelines of one
+   * commit (the benchmark) cost one `git` call for the ref and one for `refs/pipelines/<id>`.
+   */
+  private async commitPlan(project: Project, sha: string): Promise<CommitPlan> {
+    const key = `${project.id}:${sha}`;
+    const cached = this.plans.get(key);
+    if (cached) return cached;
+    const repo = this.repoDir(project);
+    const yamlText = await readBlob(repo, sha, '.gitlab-ci.yml');
+    if (yamlText === null) throw apiError(400, { base: ['Missing CI config file'] });
+    const parsed = parseCiConfig(yamlText.toString('utf8'));
+    if (!parsed.ok) throw apiError(400, { base: parsed.errors });
+    const spec = parsed.spec;
+    const commit = await commitDetails(repo, sha);
+    const cacheKeys = new Map<string, string[]>();
+    for (const job of spec.jobs) {
+      const keys: string[] = [];
+      for (const [index, cache] of job.cache.entries()) {
+        if (!cache.key) keys.push('default');
+        else if (cache.key.kind === 'string') keys.push(cache.key.value);
+        else {
+          const ids = [...new Set(await blobIds(repo, sha, cache.key.files))].sort();
+          const digest = ids.length > 0 ? sha1Hex(ids.join('-')) : 'default';
+          keys.push([cache.key.prefix ?? String(index), digest].filter((x) => x !== '').join('-'));
+        }
+      }
+      cacheKeys.set(job.name, keys);
+    }
+    const plan = { spec, commit, cacheKeys };
+    if (this.plans.size > 1000) this.plans.clear();
+    this.plans.set(key, plan);
+    return plan;
   }
 
   private addJob(pipeline: Pipeline, spec: Job['spec'], cacheKeys: string[], retryCount: number): Job {

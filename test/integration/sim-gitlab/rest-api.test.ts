@@ -264,3 +264,53 @@ describe('pipelines and jobs', () => {
     expect((all.body as unknown as Json[]).length).toBe(3);
   });
 });
+
+describe('odd requests', () => {
+  it('answers malformed paths, ids, ranges and uploads without crashing', async () => {
+    const raw = (path: string, init: RequestInit = {}) => fetch(`${sim.url}${path}`, init);
+    expect(
+      (await raw('/api/v4/projects/%E0%A4%A', { headers: { 'PRIVATE-TOKEN': sim.adminToken } })).status,
+    ).toBe(404);
+    const badId = await raw('/api/v4/jobs/abc', {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"token":"x"}',
+    });
+    expect(await json(badId)).toEqual({ status: 400, body: { error: 'id is invalid' } });
+    expect(
+      (await raw('/api/v4/jobs/99999999999999999999/trace', { method: 'PATCH', body: 'x' })).status,
+    ).toBe(403);
+    const project = await projectWithPipelineFile(sim, 'a: { script: [x] }\n');
+    await sim.createPipeline(project.id);
+    const client = runnerClient(sim, sim.createRunner().token);
+    const job = (await (await client.request()).json()) as { id: number; token: string };
+    await client.update(job.id, job.token, { state: 'running' });
+    const weird = await raw(`/api/v4/jobs/${job.id}/trace`, {
+      method: 'PATCH',
+      headers: { 'JOB-TOKEN': job.token, 'Content-Range': 'bytes=garbage' },
+      body: 'abc',
+    });
+    // Like Ruby's to_i, an unparsable start is 0.
+    expect(weird.status).toBe(202);
+    expect(weird.headers.get('Range')).toBe('0-3');
+    const notMultipart = await raw(`/api/v4/jobs/${job.id}/artifacts`, {
+      method: 'POST',
+      headers: { 'JOB-TOKEN': job.token, 'Content-Type': 'application/zip' },
+      body: 'zip',
+    });
+    expect(await json(notMultipart)).toEqual({ status: 400, body: { error: 'file is missing' } });
+    const brokenMultipart = await raw(`/api/v4/jobs/${job.id}/artifacts`, {
+      method: 'POST',
+      headers: { 'JOB-TOKEN': job.token, 'Content-Type': 'multipart/form-data; boundary=xyz' },
+      body: '--xyz\r\nContent-Disposition: form-data; name="other"\r\n\r\nvalue\r\n--xyz--\r\n',
+    });
+    expect(await json(brokenMultipart)).toEqual({ status: 400, body: { error: 'file is missing' } });
+    const big = await raw('/api/v4/jobs/request', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: `{"token":"${'x'.repeat(40_000)}"}`,
+    });
+    expect(big.status).toBe(413);
+    expect((await api(sim, 'GET', '/version')).status).toBe(200);
+  });
+});

@@ -120,8 +120,9 @@ function managerInfo(
  * that is not running answers 403 with `Job-Status` (plain `403 Forbidden` on artifact uploads).
  */
 function authenticateJob(store: SimStore, req: Request, bodyToken: unknown, plain = false): Job {
+  if (!/^\d+$/.test(req.params.id ?? '')) throw paramError('id is invalid');
   const token = typeof bodyToken === 'string' && bodyToken !== '' ? bodyToken : req.header('job-token');
-  const job = /^\d+$/.test(req.params.id ?? '') ? store.jobs.get(Number(req.params.id)) : undefined;
+  const job = store.jobs.get(Number(req.params.id));
   if (!job || !token || job.token !== token) throw forbidden();
   if (!store.isProcessingOnRunner(job)) {
     throw plain ? forbidden() : forbidden('Job is not processing on runner', { 'Job-Status': job.status });

@@ -192,7 +192,8 @@ export async function commitFiles(
         input: options.message,
       },
     );
-    await runGit(gitDir, ['update-ref', `refs/heads/${options.branch}`, commit]);
+    // Compare-and-swap: a concurrent commit to the same branch fails instead of being lost.
+    await runGit(gitDir, ['update-ref', `refs/heads/${options.branch}`, commit, parent ?? '0'.repeat(40)]);
     return commit;
   } finally {
     await rm(indexFile, { force: true });
