@@ -162,6 +162,28 @@ a:
     expect(spec.jobs[0]?.tags).toEqual(['small']);
   });
 
+  it('resolves extends: deep-merging hashes, replacing arrays, bases in order', () => {
+    const spec = ok(`
+.base:
+  image: alpine
+  variables: { A: a, B: b }
+  script: [base]
+.other:
+  extends: .base
+  tags: [k8s]
+  variables: { B: other }
+test:
+  extends: [.other]
+  variables: { C: c }
+  script: [mine]
+`);
+    const job = spec.jobs[0];
+    expect(job?.image?.name).toBe('alpine');
+    expect(job?.tags).toEqual(['k8s']);
+    expect(job?.script).toEqual(['mine']);
+    expect(job?.variables.map((v) => `${v.key}=${v.value}`)).toEqual(['A=a', 'B=other', 'C=c']);
+  });
+
   it.each([
     ['build:\n  script: [x]\n  foo: 1\n', 'jobs:build config contains unknown keys: foo'],
     [
@@ -209,6 +231,11 @@ a:
       'jobs:a:artifacts:reports config contains unknown keys: bogus',
     ],
     ['[1, 2]\n', 'Invalid configuration format'],
+    ['a: { extends: .nope, script: [x] }\n', 'a: unknown keys in `extends` (.nope)'],
+    [
+      '.a: { extends: .b }\n.b: { extends: .a }\nc: { extends: .a, script: [x] }\n',
+      '.a: circular dependency detected in `extends`',
+    ],
     ['', 'Please provide content of .gitlab-ci.yml'],
   ])('rejects %j like GitLab lint', (yaml, message) => {
     expect(errors(yaml)).toEqual([message]);

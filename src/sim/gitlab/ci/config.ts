@@ -62,7 +62,6 @@ const JOB_KEYS = new Set([
 ]);
 /** GitLab job keywords this stand-in does not implement. */
 const JOB_UNSUPPORTED = new Set([
-  'extends',
   'only',
   'except',
   'rules',
@@ -603,6 +602,52 @@ function validateGraph(spec: CiPipelineSpec): void {
   for (const job of spec.jobs) visit(job.name);
 }
 
+/** GitLab's `extends` merge: hashes merge deeply, everything else (arrays included) is replaced. */
+function deepMerge(base: Dict, over: Dict): Dict {
+  const out: Dict = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = isDict(b) && isDict(v) ? deepMerge(b, v) : v;
+  }
+  return out;
+}
+
+const MAX_EXTENDS_DEPTH = 11;
+
+/** Resolves `extends:` of every job and hidden job, in order, bases first. */
+function resolveExtends(root: Dict): Dict {
+  const resolved = new Map<string, Dict>();
+  const resolve = (key: string, stack: string[]): Dict => {
+    const done = resolved.get(key);
+    if (done) return done;
+    const entry = root[key];
+    if (!isDict(entry) || entry.extends === undefined) return isDict(entry) ? entry : {};
+    if (stack.includes(key)) fail(`${key}: circular dependency detected in \`extends\``);
+    if (stack.length >= MAX_EXTENDS_DEPTH) fail(`${key}: nesting too deep in \`extends\``);
+    const bases = typeof entry.extends === 'string' ? [entry.extends] : entry.extends;
+    if (!Array.isArray(bases) || !bases.every((b) => typeof b === 'string')) {
+      fail(`jobs:${key}:extends config should be an array of strings or a string`);
+    }
+    const unknown = (bases as string[]).filter((b) => !(b in root));
+    if (unknown.length > 0) fail(`${key}: unknown keys in \`extends\` (${unknown.join(', ')})`);
+    let merged: Dict = {};
+    for (const base of bases as string[]) {
+      if (!isDict(root[base])) fail(`${key}: invalid base hash in \`extends\``);
+      merged = deepMerge(merged, resolve(base, [...stack, key]));
+    }
+    const { extends: _ignored, ...own } = entry;
+    const result = deepMerge(merged, own);
+    resolved.set(key, result);
+    return result;
+  };
+  const out: Dict = {};
+  for (const [key, value] of Object.entries(root)) {
+    out[key] =
+      !GLOBAL_KEYS.has(key) && isDict(value) && value.extends !== undefined ? resolve(key, []) : value;
+  }
+  return out;
+}
+
 /** Parses YAML text (anchors and `<<` merge keys included) into a plain value. */
 function loadYaml(text: string): Json {
   const doc = parseDocument(text, { merge: true, uniqueKeys: false, prettyErrors: false });
@@ -635,8 +680,9 @@ function findCustomTag(node: unknown): string | null {
 export function parseCiConfig(text: string): CiConfigResult {
   try {
     if (text.trim() === '') fail('Please provide content of .gitlab-ci.yml');
-    const root = loadYaml(text);
-    if (!isDict(root)) fail('Invalid configuration format');
+    const loaded = loadYaml(text);
+    if (!isDict(loaded)) fail('Invalid configuration format');
+    const root = resolveExtends(loaded);
 
     const unsupported = Object.keys(root).filter((k) => GLOBAL_UNSUPPORTED.has(k));
     if (unsupported.length > 0) {
