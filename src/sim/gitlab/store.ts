@@ -875,6 +875,20 @@ export class SimStore extends EventEmitter {
     return true;
   }
 
+  /** Cancels every job of the pipeline that has not finished (waiting ones become `canceled` too). */
+  cancelPipeline(pipeline: Pipeline): void {
+    for (const job of this.pipelineJobs(pipeline)) {
+      if (job.retried) continue;
+      if (job.status === 'created' || job.status === 'pending' || job.status === 'manual') {
+        this.dequeue(job);
+        this.setStatus(job, 'canceled');
+      }
+    }
+    for (const job of this.pipelineJobs(pipeline))
+      if (!job.retried && job.status === 'running') this.cancel(job);
+    this.process(pipeline);
+  }
+
   retryable(job: Job): boolean {
     return !job.retried && (job.status === 'failed' || job.status === 'canceled' || job.status === 'success');
   }

@@ -265,6 +265,31 @@ describe('pipelines and jobs', () => {
   });
 });
 
+describe('pipeline cancel', () => {
+  it('cancels running and waiting jobs alike', async () => {
+    const project = await projectWithPipelineFile(
+      sim,
+      'stages: [a, b]\none: { stage: a, script: [x] }\ntwo: { stage: b, script: [y] }\n',
+    );
+    const client = runnerClient(sim, sim.createRunner().token);
+    const pipeline = await sim.createPipeline(project.id);
+    const job = (await (await client.request()).json()) as { id: number; token: string };
+    await client.update(job.id, job.token, { state: 'running' });
+    const res = await json(await api(sim, 'POST', `/projects/${project.id}/pipelines/${pipeline.id}/cancel`));
+    expect(res.body.status).toBe('running');
+    expect(sim.pipeline(pipeline.id)?.jobs.map((j) => [j.name, j.status])).toEqual([
+      ['one', 'canceling'],
+      ['two', 'canceled'],
+    ]);
+    const final = await client.update(job.id, job.token, {
+      state: 'failed',
+      failure_reason: 'unknown_failure',
+    });
+    expect(final.headers.get('Job-Status')).toBe('canceled');
+    expect(sim.pipeline(pipeline.id)?.status).toBe('canceled');
+  });
+});
+
 describe('odd requests', () => {
   it('answers malformed paths, ids, ranges and uploads without crashing', async () => {
     const raw = (path: string, init: RequestInit = {}) => fetch(`${sim.url}${path}`, init);

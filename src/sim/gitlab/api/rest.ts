@@ -458,7 +458,7 @@ export function registerRestApi(router: Router, store: SimStore): void {
     admin((req, res) => {
       const project = findProject(store, req);
       const pipeline = findPipeline(store, project, req.params.pipeline_id);
-      for (const job of store.pipelineJobs(pipeline)) if (!job.retried) store.cancel(job);
+      store.cancelPipeline(pipeline);
       sendJson(res, 200, pipelineEntity(store, pipeline));
     }),
   );
