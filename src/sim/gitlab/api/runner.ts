@@ -3,7 +3,6 @@
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
 import {
-  ApiError,
   apiError,
   BodyTooLarge,
   forbidden,
@@ -132,10 +131,6 @@ function authenticateJob(store: SimStore, req: Request, bodyToken: unknown, plai
   return job;
 }
 
-function jobStatusHeader(job: Job): string {
-  return job.status;
-}
-
 /** Ruby's `String#to_i`: leading digits, else 0. */
 function rubyToI(text: string): number {
   const m = /^\s*[+-]?\d+/.exec(text);
@@ -205,14 +200,8 @@ export function registerRunnerApi(router: Router, store: SimStore): void {
   });
 
   router.add('POST', '/api/v4/jobs/request', async (req, res) => {
-    let params: Record<string, unknown>;
-    try {
-      params = await readParams(req, 32 * 1024);
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 413)
-        throw apiError(413, '413 Request Entity Too Large');
-      throw error;
-    }
+    // Workhorse refuses job requests over 32 KiB.
+    const params = await readParams(req, 32 * 1024);
     const longPoll = store.tunables.longPollSeconds;
     const pollingHeader: Record<string, string> = longPoll > 0 ? { 'Gitlab-Ci-Builds-Polling': 'yes' } : {};
     // Workhorse: with a token and a last_update it watches the runner's queue value instead of asking Rails.
@@ -257,7 +246,7 @@ export function registerRunnerApi(router: Router, store: SimStore): void {
     const job = authenticateJob(store, req, params.token);
     const parsed = updateJobSchema.safeParse(params);
     const answer = (status: number, headers: Record<string, string> = {}) =>
-      sendText(res, status, String(status), { 'Job-Status': jobStatusHeader(job), ...headers });
+      sendText(res, status, String(status), { 'Job-Status': job.status, ...headers });
     if (!parsed.success) {
       answer(400);
       return;
@@ -328,7 +317,8 @@ export function registerRunnerApi(router: Router, store: SimStore): void {
     if (start !== trace.length) {
       throw apiError(416, '416 Range Not Satisfiable', { Range: `0-${trace.length}` });
     }
-    trace.append(TraceLog.hide(data, job.token));
+    const project = store.projects.get(job.projectId);
+    trace.append(TraceLog.hide(TraceLog.hide(data, job.token), project?.runnersToken ?? ''));
     store.touch(job);
     store.emit('trace', job, data.length);
     sendEmpty(res, 202, {

@@ -39,7 +39,7 @@ function basicCredentials(req: IncomingMessage): { user: string; password: strin
 
 type Access = 'read' | 'write';
 
-/** `null` when allowed; otherwise the status to answer (401 bad credentials, 403/404 not allowed). */
+/** `ok`, or how to refuse: `deny` (401, bad or no credentials), `notfound` (404), `forbidden` (403). */
 function authorize(
   store: SimStore,
   project: Project | undefined,
