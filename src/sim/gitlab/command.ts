@@ -51,49 +51,60 @@ export function simGitlabCommand(): Command {
     .option('--pipeline-on-push', 'create a pipeline for every pushed branch or tag')
     .option('--allow-registration-token', 'accept legacy registration tokens on POST /api/v4/runners')
     .action(async (options: Options) => {
-      const { readFile } = await import('node:fs/promises');
-      const { tunablesPatchSchema } = await import('./options.ts');
-      const { startSimGitlab } = await import('./server.ts');
-      let fileTunables = {};
-      if (options.config) {
-        let raw: unknown;
-        try {
-          raw = JSON.parse(await readFile(options.config, 'utf8'));
-        } catch (error) {
-          throw new Error(`${options.config}: ${error instanceof Error ? error.message : String(error)}`);
-        }
-        const parsed = tunablesPatchSchema.safeParse(raw);
-        if (!parsed.success) {
-          const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-          throw new Error(`${options.config}: ${issues}`);
-        }
-        fileTunables = parsed.data;
+      try {
+        await serve(options);
+      } catch (error) {
+        process.stderr.write(
+          `podrunner sim gitlab: ${error instanceof Error ? error.message : String(error)}\n`,
+        );
+        process.exitCode = 2;
       }
-      const sim = await startSimGitlab({
-        ...fileTunables,
-        host: options.listen.host,
-        port: options.listen.port,
-        ...(options.externalUrl ? { externalUrl: options.externalUrl } : {}),
-        ...(options.adminToken ? { adminToken: options.adminToken } : {}),
-        ...(options.adminTokenFile ? { adminTokenFile: options.adminTokenFile } : {}),
-        ...(options.state ? { statePath: options.state } : {}),
-        ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-        ...(options.longPoll !== undefined ? { longPollSeconds: options.longPoll } : {}),
-        ...(options.pipelineOnPush ? { pipelineOnPush: true } : {}),
-        ...(options.allowRegistrationToken ? { allowRegistrationToken: true } : {}),
-        log: (line) => process.stderr.write(`${line}\n`),
-      });
-      process.stdout.write(`embedded GitLab at ${sim.url}\n`);
-      if (!options.adminTokenFile) process.stdout.write(`admin token: ${sim.adminToken}\n`);
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          resolve();
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
-      await sim.close();
     });
+}
+
+async function serve(options: Options): Promise<void> {
+  const { readFile } = await import('node:fs/promises');
+  const { tunablesPatchSchema } = await import('./options.ts');
+  const { startSimGitlab } = await import('./server.ts');
+  let fileTunables = {};
+  if (options.config) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await readFile(options.config, 'utf8'));
+    } catch (error) {
+      throw new Error(`${options.config}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const parsed = tunablesPatchSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      throw new Error(`${options.config}: ${issues}`);
+    }
+    fileTunables = parsed.data;
+  }
+  const sim = await startSimGitlab({
+    ...fileTunables,
+    host: options.listen.host,
+    port: options.listen.port,
+    ...(options.externalUrl ? { externalUrl: options.externalUrl } : {}),
+    ...(options.adminToken ? { adminToken: options.adminToken } : {}),
+    ...(options.adminTokenFile ? { adminTokenFile: options.adminTokenFile } : {}),
+    ...(options.state ? { statePath: options.state } : {}),
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.longPoll !== undefined ? { longPollSeconds: options.longPoll } : {}),
+    ...(options.pipelineOnPush ? { pipelineOnPush: true } : {}),
+    ...(options.allowRegistrationToken ? { allowRegistrationToken: true } : {}),
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  process.stdout.write(`embedded GitLab at ${sim.url}\n`);
+  if (!options.adminTokenFile) process.stdout.write(`admin token: ${sim.adminToken}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await sim.close();
 }

@@ -64,6 +64,23 @@ describe('podrunner sim gitlab, by hand with curl and git', () => {
     expect(result.stdout).toContain('ALL OK');
   });
 
+  it('refuses a bad --config naming the file and the key', async () => {
+    const config = join(dir.path, 'bad.json');
+    await run('sh', ['-c', `echo '{"longPollSeconds": "soon"}' > ${config}`]);
+    const failed = await run(process.execPath, [
+      join(repoRoot, 'bin/podrunner.js'),
+      'sim',
+      'gitlab',
+      '--config',
+      config,
+    ]).then(
+      () => null,
+      (error: { code?: number; stderr?: string }) => error,
+    );
+    expect(failed?.code).toBe(2);
+    expect(failed?.stderr).toContain(`${config}: longPollSeconds:`);
+  });
+
   it('stops on SIGTERM', async () => {
     child.kill('SIGTERM');
     const [code] = await once(child, 'exit');
