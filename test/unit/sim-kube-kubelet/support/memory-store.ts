@@ -80,7 +80,8 @@ export class MemoryStore implements KubeletStore {
 
   createPod(input: PodObject): PodObject {
     const pod = clone(input);
-    const meta = (pod.metadata ??= {});
+    const meta = pod.metadata ?? {};
+    pod.metadata = meta;
     meta.namespace ??= 'default';
     meta.uid = randomUUID();
     meta.creationTimestamp = nowSeconds();
