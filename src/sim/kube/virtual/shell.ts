@@ -277,15 +277,33 @@ export class ShellCompiler {
       return;
     }
     if (shells.has(base)) {
-      const c = args.indexOf('-c');
-      const withoutBusybox = base === 'busybox' && args[0] && shells.has(args[0]) ? args.slice(1) : args;
-      const ci = withoutBusybox.indexOf('-c');
-      if (ci >= 0 && withoutBusybox[ci + 1] !== undefined) {
-        this.run(withoutBusybox[ci + 1] as string);
-        if (this.ended) return;
+      const options =
+        base === 'busybox' && args[0] !== undefined && shells.has(args[0]) ? args.slice(1) : args;
+      let script: string | undefined;
+      let wantsScript = false;
+      let errexit = false;
+      for (let i = 0; i < options.length; i++) {
+        const a = options[i] as string;
+        if (wantsScript) {
+          script = a;
+          break;
+        }
+        if (a === '-o' || a === '+o') {
+          if (options[i + 1] === 'errexit') errexit = a === '-o';
+          i++;
+        } else if (/^-[a-zA-Z]+$/.test(a)) {
+          if (a.includes('c')) wantsScript = true;
+          if (a.includes('e')) errexit = true;
+        } else break;
+      }
+      if (script !== undefined) {
+        const saved = this.errexit;
+        this.errexit = errexit || saved;
+        this.run(script);
+        this.errexit = saved;
         return;
       }
-      if (c < 0 && withoutBusybox.length === 0) {
+      if (options.length === 0) {
         // An interactive shell with no input: exits at once.
         this.status = 0;
         return;

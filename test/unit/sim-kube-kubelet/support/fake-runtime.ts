@@ -23,7 +23,10 @@ export class FakeContainer implements RunningContainer {
   /** What SIGTERM does: exit 143 (default), nothing, or exit with this code. */
   onTerm: 'exit' | 'ignore' | number = 'exit';
 
-  constructor(pod: string, spec: ContainerSpec, output: ContainerOutput) {
+  private readonly log: string[];
+
+  constructor(pod: string, spec: ContainerSpec, output: ContainerOutput, log: string[]) {
+    this.log = log;
     this.pod = pod;
     this.spec = spec;
     this.output = output;
@@ -34,6 +37,7 @@ export class FakeContainer implements RunningContainer {
 
   signal(signal: 'SIGTERM' | 'SIGKILL'): void {
     this.signals.push(signal);
+    this.log.push(`${signal} ${this.pod}/${this.spec.name}`);
     if (this.ended) return;
     if (signal === 'SIGKILL') this.exit({ exitCode: 137, signal: 'SIGKILL', oomKilled: false });
     else if (this.onTerm === 'exit') this.exit({ exitCode: 143, signal: 'SIGTERM', oomKilled: false });
@@ -48,6 +52,7 @@ export class FakeContainer implements RunningContainer {
   exit(exit: Partial<ContainerExit> & { exitCode: number }): void {
     if (this.ended) return;
     this.ended = true;
+    this.log.push(`exit ${this.pod}/${this.spec.name} ${exit.exitCode}`);
     this.resolve({ oomKilled: false, ...exit });
   }
 
@@ -56,9 +61,19 @@ export class FakeContainer implements RunningContainer {
   }
 }
 
+/** An array that wakes the runtime's waiters on every push. */
+class CallLog extends Array<string> {
+  onPush?: () => void;
+  override push(...items: string[]): number {
+    const n = super.push(...items);
+    this.onPush?.();
+    return n;
+  }
+}
+
 export class FakeRuntime implements ContainerRuntime {
   readonly mode = 'virtual' as const;
-  readonly calls: string[] = [];
+  readonly calls: string[] = new CallLog();
   readonly containers: FakeContainer[] = [];
   readonly listening = new Set<string>();
   readonly sandboxes: SandboxSpec[] = [];
@@ -70,6 +85,25 @@ export class FakeRuntime implements ContainerRuntime {
   /** Pulls that need a pull (absent images, policy Always) take this long. */
   pullDelayMs = 0;
   private waiters: (() => void)[] = [];
+
+  constructor() {
+    (this.calls as CallLog).onPush = () => this.changed();
+  }
+
+  /** Resolves once `check()` holds, re-checked after every runtime call, signal and exit. */
+  async until(check: () => boolean, what = 'condition', timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.max(1, deadline - Date.now()));
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
 
   private changed(): void {
     const w = this.waiters;
@@ -116,7 +150,7 @@ export class FakeRuntime implements ContainerRuntime {
         runtime.calls.push(`start ${spec.name}/${container.name}`);
         const error = runtime.startErrors.get(container.name);
         if (error !== undefined) throw new ContainerStartError(error);
-        const c = new FakeContainer(spec.name, container, output);
+        const c = new FakeContainer(spec.name, container, output, runtime.calls);
         runtime.containers.push(c);
         runtime.changed();
         return c;
