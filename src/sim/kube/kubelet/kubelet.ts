@@ -20,10 +20,14 @@ export interface Kubelet {
 
 const defaultCapacity = { cpu: '4', memory: '8Gi', pods: 110 };
 
-/** Batches status writes: every pod changed during one tick is written once, on the next. */
+/**
+ * Batches status writes: every pod changed during one tick is written once, on the next. A large
+ * batch is written in slices so that thousands of pods changing together do not stall the loop.
+ */
 class StatusWriter {
   private dirty = new Set<PodWorker>();
   private scheduled = false;
+  private static readonly slice = 100;
 
   mark(worker: PodWorker): void {
     this.dirty.add(worker);
@@ -33,10 +37,14 @@ class StatusWriter {
   }
 
   flush(): void {
-    this.scheduled = false;
-    const workers = [...this.dirty];
-    this.dirty.clear();
-    for (const w of workers) w.writeStatus();
+    let n = 0;
+    for (const w of this.dirty) {
+      this.dirty.delete(w);
+      w.writeStatus();
+      if (++n >= StatusWriter.slice) break;
+    }
+    if (this.dirty.size > 0) setImmediate(() => this.flush());
+    else this.scheduled = false;
   }
 }
 

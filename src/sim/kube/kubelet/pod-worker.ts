@@ -46,6 +46,7 @@ import {
   Mutex,
   Notifier,
   sleep,
+  stopReason,
   throwIfAborted,
 } from './timing.ts';
 import { resolveMounts, resolveVolumes, VolumeMountError } from './volumes.ts';
@@ -523,7 +524,7 @@ export class PodWorker {
       })
       .then((exit) => {
         this.recordExit(c, exit, startedAt, containerID, tail, log);
-        instance.abort();
+        instance.abort(stopReason);
         return exit;
       });
     this.event('Normal', 'Started', `Started container ${c.name}`, c.fieldPath);
@@ -733,7 +734,7 @@ export class PodWorker {
     this.podIsTerminal = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    this.main.abort();
+    this.main.abort(stopReason);
     this.changed();
     this.killDeadline = new Deadline(Date.now() + graceMs);
     this.termination = this.stopAll(this.killDeadline).then(

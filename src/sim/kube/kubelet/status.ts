@@ -69,9 +69,17 @@ export interface PodView {
 type ConditionObject = Wire<V1PodCondition>;
 type ContainerStatusObject = Wire<V1ContainerStatus>;
 
+let cachedSecond = -1;
+let cachedText = '';
+
 /** RFC 3339 with whole seconds, UTC: the kubelet rounds every status time down. */
 export function rfc3339Seconds(ms: number = Date.now()): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const second = Math.floor(ms / 1000);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedText = new Date(second * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+  return cachedText;
 }
 
 /** Go's `%s` of a string slice: `[a b c]`. */

@@ -6,6 +6,9 @@ export class AbortedError extends Error {
   readonly code = 'aborted';
 }
 
+/** The reason given to every abort: `abort()` without one builds a DOMException each time. */
+export const stopReason = new AbortedError('aborted');
+
 export function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw new AbortedError('aborted');
 }

@@ -32,6 +32,8 @@ const defaults: ProgramOptions & { pullDelayMs: number } = {
 };
 
 const maxTerminationMessage = 4096;
+/** Passed to abort(): without a reason each call builds a DOMException. */
+const interrupted = Symbol('interrupted');
 
 function waitMs(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -127,7 +129,7 @@ class VirtualContainer implements RunningContainer {
     // A handler runs now; the script goes on afterwards unless the handler exits.
     this.trap = 'ignore';
     this.pendingHandler = trap;
-    this.wait.abort();
+    this.wait.abort(interrupted);
   }
 
   oomKill(): void {
@@ -210,7 +212,7 @@ class VirtualContainer implements RunningContainer {
     if (this.ended) return;
     this.ended = true;
     clearInterval(this.rateTimer);
-    this.wait.abort();
+    this.wait.abort(interrupted);
     let message = this.written;
     if (normal && this.program.terminationMessage !== undefined) message = this.program.terminationMessage;
     if (Buffer.byteLength(message) > maxTerminationMessage) {

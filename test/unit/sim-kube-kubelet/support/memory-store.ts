@@ -25,7 +25,8 @@ export interface LogChunk {
   time: Date;
 }
 
-const clone = <T>(value: T): T => structuredClone(value);
+// Objects are plain JSON (wire form): a JSON round trip is the cheapest deep copy.
+const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
 function nowSeconds(ms = Date.now()): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -48,6 +49,7 @@ export class MemoryStore implements KubeletStore {
   /** Every watch event, in order (deep copies). */
   readonly history: { type: PodEventType; pod: PodObject }[] = [];
   readonly events: RecordedEvent[] = [];
+  private readonly eventIndex = new Map<string, RecordedEvent>();
   readonly logs = new Map<string, LogChunk[]>();
   /** Keep full history (tests); the benchmark turns it off. */
   recordHistory = true;
@@ -318,16 +320,22 @@ export class MemoryStore implements KubeletStore {
   }
 
   recordEvent(event: KubeletEvent): void {
-    const same = this.events.find(
-      (e) =>
-        e.reason === event.reason &&
-        e.message === event.message &&
-        e.involvedObject.uid === event.involvedObject.uid &&
-        e.involvedObject.fieldPath === event.involvedObject.fieldPath &&
-        e.source.component === event.source.component,
-    );
+    const o = event.involvedObject;
+    const key = [
+      event.source.component,
+      o.uid,
+      o.fieldPath ?? '',
+      event.type,
+      event.reason,
+      event.message,
+    ].join('\0');
+    const same = this.eventIndex.get(key);
     if (same) same.count++;
-    else this.events.push({ ...clone(event), count: 1, at: Date.now() });
+    else {
+      const recorded = { ...clone(event), count: 1, at: Date.now() };
+      this.events.push(recorded);
+      this.eventIndex.set(key, recorded);
+    }
     this.notifyChange();
   }
 
