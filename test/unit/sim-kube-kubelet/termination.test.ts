@@ -167,6 +167,31 @@ describe('graceful deletion', () => {
   });
 });
 
+describe('a kubelet that starts with pods already on its node', () => {
+  it('does not rerun a pod whose containers ran before: they are gone, the pod fails ContainerStatusUnknown', async () => {
+    const runtime = new FakeRuntime();
+    const first = startHarness({}, runtime);
+    first.store.createPod(
+      pod('old', { restartPolicy: 'Never', containers: [{ name: 'main', image: 'alpine:3.19' }] }),
+    );
+    await runtime.started('old', 'main');
+    await first.store.waitForPod('ci', 'old', (p) => p.status?.phase === 'Running');
+    // The kubelet stops without writing anything more (as a killed simulator whose store survived).
+    const store = first.store;
+    await first.stop();
+    expect(store.getPod('ci', 'old')?.status?.phase).toBe('Running');
+    const second = new FakeRuntime();
+    h = startHarness({}, second, store);
+    const failed = await store.waitForPod('ci', 'old', (p) => p.status?.phase === 'Failed');
+    expect(statusOf(failed, 'main')?.state?.terminated).toMatchObject({
+      exitCode: 137,
+      reason: 'ContainerStatusUnknown',
+      message: 'The container could not be located when the pod was terminated',
+    });
+    expect(second.containers).toEqual([]);
+  });
+});
+
 describe('activeDeadlineSeconds', () => {
   it('fails the pod with DeadlineExceeded, records the event and kills the containers with the pod grace period', async () => {
     const runtime = new FakeRuntime();

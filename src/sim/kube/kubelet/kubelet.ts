@@ -152,7 +152,11 @@ export function startKubelet(
       store.removePod(pod.metadata.namespace ?? 'default', pod.metadata.name ?? '', uid);
       return;
     }
-    created.start();
+    const ran = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].some(
+      (c) => c.state?.running !== undefined || c.state?.terminated !== undefined,
+    );
+    if (ran) created.recoverLost();
+    else created.start();
     if (pod.metadata?.deletionTimestamp) created.update(pod);
   };
 

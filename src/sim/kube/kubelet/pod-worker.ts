@@ -175,6 +175,35 @@ export class PodWorker {
     this.run().catch((error: unknown) => this.crashed(error));
   }
 
+  /**
+   * The pod already ran on this node under a kubelet that is gone (the simulator was restarted with
+   * its store): its containers are gone too. What the API shows as running ends ContainerStatusUnknown
+   * and the pod turns terminal, as after a node reboot; nothing is started again.
+   */
+  recoverLost(): void {
+    const api = [
+      ...(this.pod.status?.initContainerStatuses ?? []),
+      ...(this.pod.status?.containerStatuses ?? []),
+    ];
+    if (this.pod.status?.startTime) this.startTime = this.pod.status.startTime;
+    for (const c of this.containers) {
+      const s = api.find((x) => x.name === c.name);
+      if (!s) continue;
+      c.restartCount = s.restartCount ?? 0;
+      c.image = s.image ?? c.image;
+      c.imageID = s.imageID ?? '';
+      if (s.containerID) c.containerID = s.containerID;
+      const last = s.lastState?.terminated;
+      if (last) c.lastState = toTerminated(last);
+      if (s.state?.terminated) c.state = { kind: 'terminated', ...toTerminated(s.state.terminated) };
+      else if (s.state?.running)
+        c.state = { kind: 'running', startedAt: s.state.running.startedAt ?? this.startTime };
+    }
+    this.podIsTerminal = true;
+    this.main.abort(stopReason);
+    this.termination = this.finalize();
+  }
+
   /** A newer version of the pod from the API (MODIFIED). */
   update(pod: PodObject): void {
     this.pod = pod;
@@ -852,6 +881,24 @@ export class PodWorker {
     }
     this.ctx.workerDone(this.uid);
   }
+}
+
+function toTerminated(t: {
+  exitCode: number;
+  reason?: string;
+  message?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  containerID?: string;
+}): TerminatedState {
+  return {
+    exitCode: t.exitCode,
+    reason: t.reason ?? (t.exitCode === 0 ? 'Completed' : 'Error'),
+    ...(t.message ? { message: t.message } : {}),
+    startedAt: t.startedAt ?? '',
+    finishedAt: t.finishedAt ?? '',
+    ...(t.containerID ? { containerID: t.containerID } : {}),
+  };
 }
 
 function stripKind(t: TerminatedState & { kind?: string }): TerminatedState {

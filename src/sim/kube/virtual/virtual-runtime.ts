@@ -259,6 +259,14 @@ class VirtualSandbox implements Sandbox {
   async destroy(): Promise<void> {
     this.destroyed = true;
     this.containers.clear();
+    this.onDestroy?.();
+  }
+
+  onDestroy?: () => void;
+
+  /** Kills whatever still runs (the runtime is closing). */
+  killAll(): void {
+    for (const c of this.containers.values()) c.signal('SIGKILL');
   }
 
   exitOf(name: string): Promise<void> {
@@ -296,6 +304,7 @@ export function createVirtualRuntime(options: VirtualRuntimeOptions = {}): Conta
   const present = new Set<string>();
   const preloaded = (options.presentImages ?? []).map((g) => picomatch(g, { dot: true }));
   let nextIP = 0;
+  const sandboxes = new Set<VirtualSandbox>();
   return {
     mode: 'virtual',
     async pullImage(image, policy) {
@@ -311,8 +320,14 @@ export function createVirtualRuntime(options: VirtualRuntimeOptions = {}): Conta
     async createSandbox(spec) {
       const n = nextIP++ % 65_000;
       const podIP = `10.244.${Math.floor(n / 250)}.${(n % 250) + 2}`;
-      return new VirtualSandbox(spec, podIP, o);
+      const sandbox = new VirtualSandbox(spec, podIP, o);
+      sandboxes.add(sandbox);
+      sandbox.onDestroy = () => sandboxes.delete(sandbox);
+      return sandbox;
     },
-    async close() {},
+    async close() {
+      for (const s of sandboxes) s.killAll();
+      sandboxes.clear();
+    },
   };
 }
