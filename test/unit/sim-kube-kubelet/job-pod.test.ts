@@ -14,7 +14,8 @@ afterEach(async () => {
 function jobPod(name = 'job'): PodObject {
   return pod(name, {
     restartPolicy: 'Never',
-    terminationGracePeriodSeconds: 10,
+    // 20 s at the tests' time scale: SIGKILL never comes while a test looks at a stopping sidecar.
+    terminationGracePeriodSeconds: 1000,
     initContainers: [
       { name: 'helper', image: 'ghcr.io/podrunner/helper:0.1.0', command: ['podrunner-helper', 'prepare'] },
       {

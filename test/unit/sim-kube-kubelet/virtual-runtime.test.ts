@@ -168,7 +168,7 @@ describe('virtual containers from commands', () => {
       { stdout: () => {}, stderr: () => {} },
     );
     expect(await s.probeTcp(2375, 100)).toBe(false);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 220));
     expect(await s.probeTcp(2375, 100)).toBe(true);
     expect(await s.probeTcp(2376, 100)).toBe(false);
     c.signal('SIGTERM');
