@@ -385,7 +385,11 @@ export class PodWorker {
           volumes,
         });
         this.sandbox = sandbox;
-        if (signal.aborted) return; // terminate() destroys it
+        if (signal.aborted) {
+          // Terminated meanwhile: finalize() destroys the sandbox unless it already ran.
+          if (this.finalized) await sandbox.destroy();
+          return;
+        }
         this.podIP = sandbox.podIP;
         this.sandboxReady = true;
         this.changed();
