@@ -164,10 +164,6 @@ export class PodWorker {
     this.timers.add(t);
   }
 
-  get isFinished(): boolean {
-    return this.finalized;
-  }
-
   // ---- watch input
 
   /** Starts the pod's lifecycle. */
