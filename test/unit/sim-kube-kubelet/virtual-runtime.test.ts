@@ -314,3 +314,19 @@ describe("podrunner's containers in virtual mode", () => {
     expect(last?.status?.phase).toBe('Failed');
   });
 });
+
+describe('services in virtual mode', () => {
+  it('serve until stopped without a command, with their own flags, or with declared ports', async () => {
+    const s = await sandbox();
+    for (const [i, c] of [
+      spec({ name: 'a', image: 'docker:27-dind', args: ['--tls=false'] }),
+      spec({ name: 'b', image: 'postgres:16' }),
+      spec({ name: 'c', image: 'example/api:1', ports: [8080], command: ['/app/server'] }),
+    ].entries()) {
+      const r = await run(s, c, (running) => setTimeout(() => running.signal('SIGTERM'), 30));
+      expect([i, r.exit.exitCode, r.ms >= 25]).toEqual([i, 143, true]);
+    }
+    // A plain image without a command just runs a while and succeeds.
+    expect((await run(s, spec({ name: 'd', image: 'alpine:3.19' }))).exit.exitCode).toBe(0);
+  });
+});

@@ -242,20 +242,52 @@ export function programFor(
   };
 }
 
+/** Images that are servers: run without a command, they serve until stopped (CI services). */
+const serverImage =
+  /(^|\/)(postgres|postgis|mysql|mariadb|redis|valkey|mongo|memcached|rabbitmq|elasticsearch|opensearch|nginx|httpd|minio|localstack|zookeeper|kafka|registry|vault|consul|etcd|standalone-chrome|standalone-firefox|selenium)[^/]*(:|@|$)|dind/;
+
+/** Commands the tiny shell knows to end by themselves. */
+const finiteCommands = new Set([
+  'sh',
+  'bash',
+  'ash',
+  'dash',
+  'zsh',
+  'ksh',
+  'busybox',
+  'echo',
+  'printf',
+  'sleep',
+  'true',
+  'false',
+  'exit',
+  ':',
+  'tail',
+  'nc',
+  'ncat',
+  'socat',
+  'exec',
+  'env',
+]);
+
 function genericProgram(spec: ContainerSpec, o: ProgramOptions): Action[] {
   const argv = argvOf(spec);
+  const serves = spec.ports.length > 0 || serverImage.test(spec.image);
   if (argv.length === 0) {
-    if (spec.ports.length > 0) {
-      return [
-        out(`[virtual] ${spec.image} listening on port ${spec.ports.join(', ')}\n`),
-        { kind: 'forever' },
-      ];
+    if (serves) {
+      const where = spec.ports.length > 0 ? ` listening on port ${spec.ports.join(', ')}` : ' serving';
+      return [out(`[virtual] ${spec.image}${where}\n`), { kind: 'forever' }];
     }
     return [
       out(`[virtual] ${spec.image} ran\n`),
       { kind: 'sleep', ms: o.defaultDurationMs },
       { kind: 'exit', code: 0 },
     ];
+  }
+  const program = (argv[0] ?? '').slice((argv[0] ?? '').lastIndexOf('/') + 1);
+  if (serves && !finiteCommands.has(program)) {
+    // A service's own entrypoint or flags (`docker:dind --tls=false`): it serves until stopped.
+    return [out(`[virtual] ${spec.image} ${argv.join(' ')}\n`), { kind: 'forever' }];
   }
   const compiler = new ShellCompiler({
     env: envMap(spec),
