@@ -153,7 +153,7 @@ const lines = [
   `  all Succeeded       ${secs(tSucceeded - t0)}  (Running → Succeeded p50 ${secs(percentile(finishLatencies, 50))}, p99 ${secs(percentile(finishLatencies, 99))})`,
   `  all deleted         ${secs(tDeleted - tSucceeded)} after the last success (graceful delete of ${podCount} finished pods)`,
   `  RSS                 ${mib(memAtPeak.rss)} with all pods running (${mib(rssBefore)} before; heap ${mib(memAtPeak.heapUsed)})`,
-  `  CPU                 ${secs(cpuMs)} user+system over ${secs(wall)} wall (${((cpuMs / wall) * 100).toFixed(1)}% of one core)`,
+  `  CPU                 ${secs(cpuMs)} user+system over ${secs(wall)} wall (${((cpuMs / wall) * 100).toFixed(1)}% of one core; ${(cpuMs / podCount).toFixed(1)} ms per pod, store included)`,
   `  event loop delay    p50 ${(loopDelay.percentile(50) / 1e6).toFixed(0)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms`,
   `  machine             ${cpus().length} cores, load average ${loadavg()
     .map((l) => l.toFixed(1))
