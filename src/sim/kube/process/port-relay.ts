@@ -1,0 +1,120 @@
+// Host services inside a pod: for each planned relay the pod gets a listener at the address and port
+// a host client would use (127.0.0.1:P, [::1]:P); every connection to it is piped to the same port on
+// the host. The listeners are made inside the pod's network namespace by a short-lived helper
+// (netns-listen.ts) and then owned by the runtime, so no process stays behind per pod.
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { RelayPlan } from './host-listeners.ts';
+
+const LISTEN_SCRIPT = fileURLToPath(new URL('./netns-listen.ts', import.meta.url));
+
+interface ListenAnswer {
+  address: string;
+  port: number;
+  ok: boolean;
+  error?: string;
+}
+
+export interface RelayFailure {
+  address: string;
+  port: number;
+  error: string;
+}
+
+export class PortRelays {
+  private readonly servers = new Map<string, { plan: RelayPlan; server: net.Server }>();
+  private readonly sockets = new Set<net.Socket>();
+  readonly failures: RelayFailure[] = [];
+
+  /** `enter` is the command prefix that runs a program in the pod's network namespace. */
+  static async open(enter: string[], plans: RelayPlan[]): Promise<PortRelays> {
+    const relays = new PortRelays();
+    if (plans.length === 0) return relays;
+    const wanted = plans.map((p) => ({ address: p.podAddress, port: p.port }));
+    const [command, ...prefix] = enter;
+    if (!command) return relays;
+    const child = spawn(command, [...prefix, process.execPath, LISTEN_SCRIPT, JSON.stringify(wanted)], {
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (text: string) => {
+      stderr += text;
+    });
+    const byKey = new Map(plans.map((p) => [`${p.podAddress}|${p.port}`, p]));
+    await new Promise<void>((resolve) => {
+      let answered = 0;
+      const done = () => {
+        if (child.connected) child.send('exit');
+        resolve();
+      };
+      child.on('message', (message: ListenAnswer, handle: unknown) => {
+        const plan = byKey.get(`${message.address}|${message.port}`);
+        if (plan && message.ok && handle instanceof net.Server) relays.adopt(plan, handle);
+        else
+          relays.failures.push({ address: message.address, port: message.port, error: message.error ?? '?' });
+        if (++answered === plans.length) done();
+      });
+      child.once('error', (error) => {
+        relays.failures.push({ address: '*', port: 0, error: error.message });
+        resolve();
+      });
+      child.once('exit', (code) => {
+        if (answered < plans.length) {
+          relays.failures.push({
+            address: '*',
+            port: 0,
+            error: `listener helper exited ${code}: ${stderr.trim()}`,
+          });
+        }
+        resolve();
+      });
+    });
+    return relays;
+  }
+
+  private adopt(plan: RelayPlan, server: net.Server): void {
+    server.on('connection', (inside) => this.relay(inside, plan));
+    server.on('error', () => {});
+    this.servers.set(`${plan.podAddress}|${plan.port}`, { plan, server });
+  }
+
+  private relay(inside: net.Socket, plan: RelayPlan): void {
+    const outside = net.connect({ host: plan.hostAddress, port: plan.port });
+    this.sockets.add(inside);
+    this.sockets.add(outside);
+    const end = () => {
+      inside.destroy();
+      outside.destroy();
+      this.sockets.delete(inside);
+      this.sockets.delete(outside);
+    };
+    inside.on('error', end).on('close', end);
+    outside.on('error', end).on('close', end);
+    inside.pipe(outside);
+    outside.pipe(inside);
+  }
+
+  ports(): number[] {
+    return [...new Set([...this.servers.values()].map((s) => s.plan.port))].sort((a, b) => a - b);
+  }
+
+  /**
+   * Stops relaying these ports: a container of the pod is going to listen on them itself. The
+   * listening socket is closed at once (connections already relayed go on).
+   */
+  release(ports: Iterable<number>): void {
+    const wanted = new Set(ports);
+    for (const [key, { plan, server }] of this.servers) {
+      if (!wanted.has(plan.port)) continue;
+      this.servers.delete(key);
+      server.close();
+    }
+  }
+
+  close(): void {
+    this.release(this.ports());
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+  }
+}
