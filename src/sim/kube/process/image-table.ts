@@ -126,7 +126,8 @@ export function builtInImageTable(facts: ImageHostFacts): ImageTable {
       workingDir: '/',
       ports: [],
     }),
-    entry(['**/busybox:*', '**/alpine:*'], shellImage(facts, ['sh'], true)),
+    // Alpine-based images whose shell and tools are busybox's.
+    entry(['**/busybox:*', '**/alpine:*', '**/docker:*'], shellImage(facts, ['sh'], true)),
     entry(['**'], shellImage(facts, ['/bin/sh'], false)),
   ];
 }

@@ -3,7 +3,7 @@
 // cgroup under `podrunner-<runtime>` beside the runtime's own cgroup; its init joins it before it
 // starts the command. The kernel's OOM killer then ends the container as on a real node, and the
 // cgroup's `oom_kill` counter says so.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -75,6 +75,41 @@ async function removeDir(dir: string): Promise<void> {
   }
 }
 
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** Removes the (empty) cgroups of runtimes whose process is gone, e.g. after a crash. */
+function sweepStale(base: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(base);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(name.match(/^podrunner-(\d+)-/)?.[1]);
+    if (!pid || pid === process.pid || isAlive(pid)) continue;
+    const dir = join(base, name);
+    try {
+      for (const child of readdirSync(dir, { withFileTypes: true })) {
+        if (child.isDirectory()) rmdirSync(join(dir, child.name));
+      }
+      rmdirSync(dir);
+    } catch {
+      // still busy or not ours: leave it
+    }
+  }
+}
+
+/** Whether this host has a memory controller the runtime can use (without creating anything). */
+export const memoryCgroupsAvailable = () => detectFlavor() !== undefined;
+
 export class MemoryCgroups {
   private readonly flavor: Flavor | undefined;
   private readonly parent: string | undefined;
@@ -84,6 +119,12 @@ export class MemoryCgroups {
   constructor(runtimeId: string, enabled: boolean) {
     this.flavor = enabled ? detectFlavor() : undefined;
     this.parent = this.flavor ? join(this.flavor.base, `podrunner-${runtimeId}`) : undefined;
+    if (this.flavor) sweepStale(this.flavor.base);
+  }
+
+  /** Where this runtime's cgroups go (whether or not one was made yet). */
+  get directory(): string | undefined {
+    return this.parent;
   }
 
   get available(): boolean {

@@ -47,6 +47,10 @@ export interface ProcessRuntime extends ContainerRuntime {
   readonly mode: 'process';
   readonly isolation: Isolation;
   readonly stateDir: string;
+  /** Whether `memoryLimitBytes` is enforced (a memory cgroup controller is usable here). */
+  readonly memoryLimits: boolean;
+  /** The parent of this runtime's memory cgroups, if limits are enforced. */
+  readonly cgroupDir: string | undefined;
   /** What an image runs as here (entry of the image table), e.g. for `podrunner sim kube` to print. */
   describeImage(image: string): ResolvedImage;
 }
@@ -118,6 +122,8 @@ export function createProcessRuntime(options: ProcessRuntimeOptions = {}): Proce
     mode: 'process',
     isolation,
     stateDir,
+    memoryLimits: cgroups.available,
+    cgroupDir: cgroups.directory,
 
     describeImage: (image) => resolveImage(imageTable, image),
 
