@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { createProcessRuntime } from '../../../src/sim/kube/process/process-runtime.ts';
-import { run, sandboxSpec, sh, start, unsupportedReason } from './support.ts';
+import { containerSpec, run, sandboxSpec, sh, start, unsupportedReason } from './support.ts';
 
 const mountTable = () => readFileSync('/proc/self/mountinfo', 'utf8');
 
@@ -110,6 +110,24 @@ describe.skipIf(unsupportedReason)('process mode: cleanup', () => {
     } finally {
       child.kill('SIGKILL');
       rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+
+  it('does not let a container whose start races with destroy outlive its pod', async () => {
+    const runtime = createProcessRuntime();
+    try {
+      const spec = sandboxSpec();
+      const sandbox = await runtime.createSandbox(spec);
+      const starting = sandbox.start(containerSpec({ command: ['sleep', '1000'] }), {
+        stdout() {},
+        stderr() {},
+      });
+      await sandbox.destroy();
+      await expect(starting).rejects.toMatchObject({ code: 'closed' });
+      expect(processesMentioning(runtime.stateDir)).toEqual([]);
+      expect(processesMentioning(spec.name)).toEqual([]);
+    } finally {
+      await runtime.close();
     }
   });
 });

@@ -224,4 +224,15 @@ describe.skipIf(unsupportedReason)('process mode: containers', () => {
     expect(byPath).toBeInstanceOf(ContainerStartError);
     expect((byPath as Error).message).toContain('stat /podrunner/nope: no such file or directory');
   });
+
+  it('fails to start with a clear message when a mount point cannot be made', async () => {
+    const failure = await pod
+      .start(
+        containerSpec({ mounts: [{ volume: 'builds', mountPath: '/proc/podrunner-nope', readOnly: false }] }),
+        { stdout() {}, stderr() {} },
+      )
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ContainerStartError);
+    expect((failure as Error).message).toContain('cannot create the mount point /proc/podrunner-nope');
+  });
 });

@@ -5,6 +5,7 @@ import { shQuote } from '../../../src/sim/kube/process/shell-quote.ts';
 
 const tools = {
   mount: '/usr/bin/mount',
+  umount: '/usr/bin/umount',
   mkdir: '/usr/bin/mkdir',
   ln: '/usr/bin/ln',
   chown: '/usr/bin/chown',

@@ -12,6 +12,7 @@ import { shQuote } from './shell-quote.ts';
 
 export interface HostTools {
   mount: string;
+  umount: string;
   mkdir: string;
   ln: string;
   chown: string;
@@ -86,7 +87,9 @@ export function renderContainerInit(plan: InitPlan): string {
     `${LN} -s /proc/self/fd/1 ${q(`${dev}/stdout`)}`,
     `${LN} -s /proc/self/fd/2 ${q(`${dev}/stderr`)}`,
     `${LN} -s /proc/kcore ${q(`${dev}/core`)}`,
-    `${M} --move ${q(dev)} /dev || fail "cannot move the new /dev in place"`,
+    // --rbind rather than --move: a user namespace may not move mounts over the host's /dev.
+    `${M} --rbind ${q(dev)} /dev || fail "cannot mount the new /dev"`,
+    `${q(tools.umount)} -l ${q(dev)} 2>/dev/null || true`,
   );
   for (const m of plan.mounts) {
     const target = q(m.target);

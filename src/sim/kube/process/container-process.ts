@@ -89,7 +89,22 @@ export function launchContainer(launch: ContainerLaunch): Promise<RunningContain
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (chunk: Buffer) => launch.output.stdout(chunk));
-  child.stderr?.on('data', (chunk: Buffer) => launch.output.stderr(chunk));
+  // Until the command runs, stderr can only hold complaints of the launch chain (nsenter, unshare):
+  // they belong in a start error, not in the container's log.
+  let early: Buffer[] | undefined = [];
+  child.stderr?.on('data', (chunk: Buffer) => {
+    if (early) early.push(chunk);
+    else launch.output.stderr(chunk);
+  });
+  const flushEarly = () => {
+    const chunks = early ?? [];
+    early = undefined;
+    for (const chunk of chunks) launch.output.stderr(chunk);
+  };
+  const earlyText = () =>
+    Buffer.concat(early ?? [])
+      .toString('utf8')
+      .trim();
 
   let container: ProcessContainer | undefined;
   const kill = (signal: NodeJS.Signals) => {
@@ -145,6 +160,7 @@ export function launchContainer(launch: ContainerLaunch): Promise<RunningContain
       } else if (line === 'ok') {
         if (!settled) {
           settled = true;
+          flushEarly();
           resolve(running);
         }
       } else if (line.startsWith('error ')) {
@@ -155,7 +171,7 @@ export function launchContainer(launch: ContainerLaunch): Promise<RunningContain
       }
     });
     closed.then(({ code, signal }) => {
-      const detail = diagnostics.join('; ');
+      const detail = [...diagnostics, earlyText()].filter(Boolean).join('; ');
       fail(
         `container init ended before the command started (${signal ?? `exit ${code}`})${detail ? `: ${detail}` : ''}`,
       );

@@ -11,9 +11,11 @@ import type { Isolation, RuntimeTools } from './host-tools.ts';
 
 const HOLDER_SCRIPT = `
 ip_bin=$1; pod_ip=$2; host_name=$3
-"$ip_bin" link set lo up || { echo "error cannot bring up lo"; exit 1; }
-"$ip_bin" addr add "$pod_ip/32" dev lo || { echo "error cannot add $pod_ip to lo"; exit 1; }
-printf %s "$host_name" > /proc/sys/kernel/hostname || { echo "error cannot set the hostname"; exit 1; }
+printf 'link set lo up\naddr add %s/32 dev lo\n' "$pod_ip" | "$ip_bin" -batch - ||
+  { echo "error cannot bring up lo with the pod IP $pod_ip"; exit 1; }
+# /proc/sys belongs to the host's root: inside a user namespace only sethostname(2) (hostname) works.
+{ printf %s "$host_name" > /proc/sys/kernel/hostname || hostname "$host_name"; } 2>/dev/null ||
+  { echo "error cannot set the hostname $host_name"; exit 1; }
 echo ready
 while read -r id port; do
   { if : 3<>"/dev/tcp/$pod_ip/$port"; then echo "$id 1"; else echo "$id 0"; fi; } 2>/dev/null &
@@ -55,6 +57,9 @@ export class PodHolder {
         ...namespaces,
         '--',
         tools.bash,
+        // stdin is a socket: without --norc, Debian's bash would think sshd started it and read ~/.bashrc.
+        '--norc',
+        '--noprofile',
         '-c',
         HOLDER_SCRIPT,
         'pod-holder',
@@ -110,7 +115,7 @@ export class PodHolder {
     });
   }
 
-  /** Namespace paths other processes join (`nsenter --target <pid>`). */
+  /** Ends the holder; the pod's namespaces go with it once no container is left in them. */
   async stop(): Promise<void> {
     for (const done of this.probes.values()) done(false);
     this.probes.clear();

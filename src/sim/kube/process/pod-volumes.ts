@@ -2,7 +2,7 @@
 // kubelet makes them), secret/configMap-like `files` volumes laid out the way the kubelet's atomic
 // writer does (`..<timestamp>/` holding the files, `..data` pointing at it, one link per top-level
 // entry; always mounted read-only, as the kubelet does), hostPath checked against its `type`.
-import { chmod, lstat, mkdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, normalize } from 'node:path';
 import type { ResolvedVolume } from '../runtime.ts';
 import { ProcessRuntimeError } from './errors.ts';
@@ -132,6 +132,6 @@ export async function mountKind(source: string): Promise<'dir' | 'file'> {
   try {
     return (await stat(source)).isDirectory() ? 'dir' : 'file';
   } catch {
-    return (await lstat(source)).isDirectory() ? 'dir' : 'file';
+    return 'dir'; // the bind fails later with a clear message
   }
 }

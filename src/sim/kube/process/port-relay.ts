@@ -1,13 +1,28 @@
 // Host services inside a pod: for each planned relay the pod gets a listener at the address and port
 // a host client would use (127.0.0.1:P, [::1]:P); every connection to it is piped to the same port on
 // the host. The listeners are made inside the pod's network namespace by a short-lived helper
-// (netns-listen.ts) and then owned by the runtime, so no process stays behind per pod.
+// (LISTEN_PROGRAM) and then owned by the runtime, so no process stays behind per pod.
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { fileURLToPath } from 'node:url';
 import type { RelayPlan } from './host-listeners.ts';
 
-const LISTEN_SCRIPT = fileURLToPath(new URL('./netns-listen.ts', import.meta.url));
+/**
+ * Run with `node -e` inside the pod's network namespace (via nsenter): opens the listening sockets
+ * there, hands each to the runtime over Node's IPC channel, then exits when told to. A socket stays
+ * in the namespace it was created in, whoever accepts on it later. Plain JavaScript so that Node
+ * starts it without loading its TypeScript stripper (a few hundred ms on a busy machine).
+ * Argument: JSON `[{ "address": "127.0.0.1", "port": 8080 }, …]`.
+ */
+const LISTEN_PROGRAM = `
+const net = require('node:net');
+process.on('message', (m) => { if (m === 'exit') process.exit(0); });
+process.on('disconnect', () => process.exit(0));
+for (const { address, port } of JSON.parse(process.argv[1])) {
+  const server = net.createServer();
+  server.once('error', (e) => process.send({ address, port, ok: false, error: e.code || e.message }));
+  server.listen({ host: address, port, exclusive: true }, () => process.send({ address, port, ok: true }, server));
+}
+`;
 
 interface ListenAnswer {
   address: string;
@@ -34,9 +49,13 @@ export class PortRelays {
     const wanted = plans.map((p) => ({ address: p.podAddress, port: p.port }));
     const [command, ...prefix] = enter;
     if (!command) return relays;
-    const child = spawn(command, [...prefix, process.execPath, LISTEN_SCRIPT, JSON.stringify(wanted)], {
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    });
+    const child = spawn(
+      command,
+      [...prefix, process.execPath, '-e', LISTEN_PROGRAM, JSON.stringify(wanted)],
+      {
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      },
+    );
     let stderr = '';
     child.stderr?.setEncoding('utf8').on('data', (text: string) => {
       stderr += text;

@@ -26,7 +26,7 @@ import { ProcessSandbox, type SandboxContext } from './sandbox.ts';
 import { createBusyboxBin, createStateDir } from './state-dir.ts';
 
 export interface ProcessRuntimeOptions {
-  /** The runtime's own directory for pod state (default: `$TMPDIR/podrunner-sim-kube/<pid>-<random>`). */
+  /** The runtime's own directory for pod state (default: `$TMPDIR/podrunner-sim-kube-<uid>/<pid>-<random>`). */
   stateDir?: string;
   /** An image table (a YAML/JSON file path, or the parsed object) whose entries come before the built-in ones. */
   imageTable?: string | ImageTableFile;
@@ -112,10 +112,8 @@ export function createProcessRuntime(options: ProcessRuntimeOptions = {}): Proce
     const wanted = options.hostPorts ?? 'listening';
     if (wanted === 'none') return [];
     if (wanted === 'listening') return readHostListeners();
-    return wanted.flatMap((port) => [
-      { address: '127.0.0.1', family: 4 as const, port },
-      { address: '::1', family: 6 as const, port },
-    ]);
+    // Relayed at 127.0.0.1 and [::1] alike, to the host's 127.0.0.1.
+    return wanted.map((port) => ({ address: '127.0.0.1', family: 4 as const, port }));
   };
 
   return {

@@ -52,6 +52,7 @@ export class ProcessSandbox implements Sandbox {
   private readonly volumes: Map<string, PreparedVolume>;
   private readonly onDestroyed: (sandbox: ProcessSandbox) => void;
   private readonly running = new Set<RunningContainer>();
+  private readonly starting = new Set<Promise<RunningContainer>>();
   private destroyed = false;
   private nextContainer = 1;
 
@@ -96,8 +97,15 @@ export class ProcessSandbox implements Sandbox {
         mode: 0o644,
       });
       await writeFile(join(dir, 'etc-hostname'), `${hostname}\n`, { mode: 0o644 });
-      const volumes = await preparePodVolumes(join(dir, 'volumes'), spec.volumes);
-      holder = await PodHolder.start(ctx.tools, ctx.isolation, podIP, hostname);
+      const holding = PodHolder.start(ctx.tools, ctx.isolation, podIP, hostname);
+      holding.then(
+        (h) => {
+          holder = h;
+        },
+        () => {},
+      );
+      const [volumes] = await Promise.all([preparePodVolumes(join(dir, 'volumes'), spec.volumes), holding]);
+      holder = await holding;
       relays = await PortRelays.open(
         ProcessSandbox.enterNetwork(ctx, holder.pid),
         planRelays(hostListeners, new Set()),
@@ -127,8 +135,31 @@ export class ProcessSandbox implements Sandbox {
     return this.relays.ports();
   }
 
-  async start(container: ContainerSpec, output: ContainerOutput): Promise<RunningContainer> {
-    if (this.destroyed) throw new ProcessRuntimeError('closed', 'the pod sandbox was destroyed');
+  start(container: ContainerSpec, output: ContainerOutput): Promise<RunningContainer> {
+    if (this.destroyed)
+      return Promise.reject(new ProcessRuntimeError('closed', 'the pod sandbox was destroyed'));
+    const starting = this.startTracked(container, output);
+    this.starting.add(starting);
+    const forget = () => this.starting.delete(starting);
+    starting.then(forget, forget);
+    return starting;
+  }
+
+  private async startTracked(container: ContainerSpec, output: ContainerOutput): Promise<RunningContainer> {
+    const running = await this.startContainer(container, output);
+    if (this.destroyed) {
+      // destroy() ran meanwhile: this container must not outlive its pod.
+      running.signal('SIGKILL');
+      await running.exited;
+      throw new ProcessRuntimeError('closed', 'the pod sandbox was destroyed');
+    }
+    this.running.add(running);
+    const forget = () => this.running.delete(running);
+    running.exited.then(forget, forget);
+    return running;
+  }
+
+  private async startContainer(container: ContainerSpec, output: ContainerOutput): Promise<RunningContainer> {
     const { ctx } = this;
     const image = resolveImage(ctx.imageTable, container.image).config;
     const argv = containerArgv(image, container.command, container.args);
@@ -212,7 +243,7 @@ export class ProcessSandbox implements Sandbox {
       initScript,
       ...argv,
     ];
-    const running = await launchContainer({
+    return launchContainer({
       argv: argvChain,
       env,
       output,
@@ -220,9 +251,6 @@ export class ProcessSandbox implements Sandbox {
       ...(cgroup ? { cgroup } : {}),
       cleanup: () => removeDir(dir),
     });
-    this.running.add(running);
-    running.exited.finally(() => this.running.delete(running));
-    return running;
   }
 
   private async mountsFor(container: ContainerSpec, terminationLog: string): Promise<InitMount[]> {
@@ -281,6 +309,7 @@ export class ProcessSandbox implements Sandbox {
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
+    await Promise.allSettled([...this.starting]);
     const left = [...this.running];
     for (const c of left) c.signal('SIGKILL');
     await Promise.all(left.map((c) => c.exited.catch(() => undefined)));

@@ -1,5 +1,5 @@
 // Where the runtime keeps its pods on the host: by default a directory per runtime process under
-// $TMPDIR/podrunner-sim-kube/, named `<pid>-<random>`. Directories of runtimes whose process is gone
+// $TMPDIR/podrunner-sim-kube-<uid>/, named `<pid>-<random>`. Directories of runtimes whose process is gone
 // (a crash, a killed test worker) are removed when the next runtime starts.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
@@ -15,7 +15,8 @@ const isAlive = (pid: number) => {
   }
 };
 
-export const defaultStateParent = () => join(tmpdir(), 'podrunner-sim-kube');
+/** One parent per user, so users do not trip over each other's directories. */
+export const defaultStateParent = () => join(tmpdir(), `podrunner-sim-kube-${process.getuid?.() ?? 0}`);
 
 export function sweepStaleStateDirs(parent: string): void {
   let entries: string[];
