@@ -74,8 +74,13 @@ describe.skipIf(unsupportedReason)('process mode: images', () => {
         privileged: true,
         ports: [2375],
       });
-      await dind.output.waitFor(/API listen on/);
-      expect(await sandbox.probeTcp(2375, 1000)).toBe(true);
+      // As the kubelet gates the next container on a sidecar's startup probe: probe until it passes.
+      let probes = 0;
+      while (!(await sandbox.probeTcp(2375, 1000))) {
+        expect(++probes).toBeLessThan(100);
+        await new Promise((resolve) => setTimeout(resolve, 100)); // the probe period
+      }
+      expect(dind.output.stderr).toContain('API listen on');
       const client = await run(sandbox, {
         name: 'build',
         image: 'docker:27',
