@@ -80,7 +80,7 @@ describe.skipIf(unsupportedReason)('process mode: images', () => {
         expect(++probes).toBeLessThan(100);
         await new Promise((resolve) => setTimeout(resolve, 100)); // the probe period
       }
-      expect(dind.output.stderr).toContain('API listen on');
+      await dind.output.waitFor(/API listen on \[::\]:2375/);
       const client = await run(sandbox, {
         name: 'build',
         image: 'docker:27',
