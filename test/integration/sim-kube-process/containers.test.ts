@@ -3,6 +3,9 @@
 
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContainerStartError, type Sandbox } from '../../../src/sim/kube/runtime.ts';
 import { containerSpec, run, sandboxSpec, sh, start, unsupportedReason, useRuntime } from './support.ts';
@@ -31,6 +34,8 @@ describe.skipIf(unsupportedReason)('process mode: containers', () => {
     },
   });
   let pod: Sandbox;
+  // Paths that are not volumes land on the host's filesystem (the containers share it).
+  const hostScratch = mkdtempSync(join(tmpdir(), 'podrunner-process-test-'));
 
   beforeAll(async () => {
     pod = await runtime().createSandbox(
@@ -52,6 +57,7 @@ describe.skipIf(unsupportedReason)('process mode: containers', () => {
   });
   afterAll(async () => {
     await pod?.destroy();
+    rmSync(hostScratch, { recursive: true, force: true });
   });
 
   it('puts image env first and container env over it, with HOSTNAME, HOME and the image working dir', async () => {
@@ -113,6 +119,15 @@ describe.skipIf(unsupportedReason)('process mode: containers', () => {
     expect(lines[9]).toBe('subPath write refused');
   });
 
+  it('shares an emptyDir between containers, FIFOs included (the status hand-off)', async () => {
+    const mounts = [{ volume: 'builds', mountPath: '/podrunner/status', readOnly: false }];
+    await run(pod, { mounts, ...sh('rm -f /podrunner/status/alive && mkfifo /podrunner/status/alive') });
+    const writer = await start(pod, { name: 'build', mounts, ...sh('echo "from build" > /podrunner/status/alive') });
+    const reader = await run(pod, { name: 'uploader', mounts, ...sh('cat /podrunner/status/alive') });
+    expect(reader.stdout).toBe('from build\n');
+    expect((await writer.container.exited).exitCode).toBe(0);
+  });
+
   it('keeps /builds per pod', async () => {
     const other = await runtime().createSandbox(
       sandboxSpec({ volumes: [{ name: 'builds', kind: 'emptyDir' }] }),
@@ -137,10 +152,10 @@ describe.skipIf(unsupportedReason)('process mode: containers', () => {
     const result = await run(pod, {
       runAsUser: 1234,
       runAsGroup: 2345,
-      workingDir: '/tmp/podrunner-test-workdir/deep',
+      workingDir: `${hostScratch}/workdir/deep`,
       ...sh('echo "$(id -u) $(id -g) $HOME $(pwd)"'),
     });
-    expect(result.stdout).toBe('1234 2345 / /tmp/podrunner-test-workdir/deep\n');
+    expect(result.stdout).toBe(`1234 2345 / ${hostScratch}/workdir/deep\n`);
   });
 
   it('streams output as it comes, and ends on SIGTERM when the script traps it', async () => {
@@ -191,8 +206,8 @@ describe.skipIf(unsupportedReason)('process mode: containers', () => {
     expect(short.exit).toMatchObject({ exitCode: 1, terminationMessage: '{"ok":true}' });
 
     const custom = await run(pod, {
-      terminationMessagePath: '/tmp/podrunner-test-termination/msg',
-      ...sh('echo custom > /tmp/podrunner-test-termination/msg'),
+      terminationMessagePath: `${hostScratch}/termination/msg`,
+      ...sh(`echo custom > ${hostScratch}/termination/msg`),
     });
     expect(custom.exit.terminationMessage).toBe('custom\n');
 

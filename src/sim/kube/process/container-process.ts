@@ -20,6 +20,8 @@ export const startErrorMessage = (cause: string) =>
   `failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: ${cause}: unknown`;
 
 const TERMINATION_MESSAGE_MAX = 4096;
+/** Generous: setting a container up takes milliseconds; only a hung mount or system gets there. */
+const START_TIMEOUT_MS = 60_000;
 
 async function readTerminationMessage(file: string): Promise<string | undefined> {
   try {
@@ -152,6 +154,8 @@ export function launchContainer(launch: ContainerLaunch): Promise<RunningContain
         () => reject(new ContainerStartError(startErrorMessage(message))),
       );
     };
+    const timer = setTimeout(() => fail(`not started after ${START_TIMEOUT_MS / 1000}s`), START_TIMEOUT_MS);
+    exited.finally(() => clearTimeout(timer));
     child.once('error', (error) => fail(`cannot run ${command}: ${error.message}`));
     const status = child.stdio[3] as Readable;
     createInterface({ input: status }).on('line', (line) => {
@@ -160,6 +164,7 @@ export function launchContainer(launch: ContainerLaunch): Promise<RunningContain
       } else if (line === 'ok') {
         if (!settled) {
           settled = true;
+          clearTimeout(timer);
           flushEarly();
           resolve(running);
         }

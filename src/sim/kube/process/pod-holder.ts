@@ -22,6 +22,9 @@ while read -r id port; do
 done
 `;
 
+/** Generous: only a hung system gets there. */
+const START_TIMEOUT_MS = 30_000;
+
 export class PodHolder {
   readonly pid: number;
   readonly podIP: string;
@@ -80,11 +83,20 @@ export class PodHolder {
           new ProcessRuntimeError('sandbox-failed', `pod sandbox: ${why}${detail ? `: ${detail}` : ''}`),
         );
       };
+      const timer = setTimeout(() => {
+        fail(`namespace holder not ready after ${START_TIMEOUT_MS / 1000}s`);
+        child.kill('SIGKILL');
+      }, START_TIMEOUT_MS);
       child.once('error', (error) => fail(`cannot start ${tools.unshare}: ${error.message}`));
-      child.once('close', (code, signal) => fail(`namespace holder exited (${signal ?? `exit ${code}`})`));
+      child.once('close', (code, signal) => {
+        clearTimeout(timer);
+        fail(`namespace holder exited (${signal ?? `exit ${code}`})`);
+      });
       lines.on('line', (line) => {
-        if (line === 'ready') resolve();
-        else if (line.startsWith('error ')) diagnostics.push(line.slice(6));
+        if (line === 'ready') {
+          clearTimeout(timer);
+          resolve();
+        } else if (line.startsWith('error ')) diagnostics.push(line.slice(6));
         else holder.onProbeAnswer(line);
       });
     });

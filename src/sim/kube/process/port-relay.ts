@@ -24,6 +24,9 @@ for (const { address, port } of JSON.parse(process.argv[1])) {
 }
 `;
 
+/** Generous: only a hung system gets there (the pod then has no host relays, and a warning is logged). */
+const HELPER_TIMEOUT_MS = 30_000;
+
 interface ListenAnswer {
   address: string;
   port: number;
@@ -63,7 +66,18 @@ export class PortRelays {
     const byKey = new Map(plans.map((p) => [`${p.podAddress}|${p.port}`, p]));
     await new Promise<void>((resolve) => {
       let answered = 0;
+      const timer = setTimeout(() => {
+        relays.failures.push({
+          address: '*',
+          port: 0,
+          error: `listener helper hung for ${HELPER_TIMEOUT_MS / 1000}s`,
+        });
+        child.kill('SIGKILL');
+        resolve();
+      }, HELPER_TIMEOUT_MS);
+      child.once('exit', () => clearTimeout(timer));
       const done = () => {
+        clearTimeout(timer);
         if (child.connected) child.send('exit');
         resolve();
       };

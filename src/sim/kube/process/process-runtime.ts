@@ -2,7 +2,7 @@
 // working directory and volumes; with root, each pod gets its own network, UTS and IPC namespaces and
 // each container its own mount and PID namespaces. See ../README.md, "Process mode".
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, rmSync } from 'node:fs';
+import { accessSync, constants, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -162,7 +162,14 @@ export function createProcessRuntime(options: ProcessRuntimeOptions = {}): Proce
       await cgroups.close();
       rmSync(join(stateDir, 'pods'), { recursive: true, force: true });
       if (busyboxBinDir) rmSync(busyboxBinDir, { recursive: true, force: true });
-      if (!options.stateDir) rmSync(stateDir, { recursive: true, force: true });
+      if (!options.stateDir) {
+        rmSync(stateDir, { recursive: true, force: true });
+        try {
+          rmdirSync(dirname(stateDir)); // the per-user parent, when no other runtime uses it
+        } catch {
+          // another runtime's directory is still there
+        }
+      }
     },
   };
 }
