@@ -75,6 +75,20 @@ describe.skipIf(unsupportedReason)('process mode: containers', () => {
     expect(path).toBe('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
   });
 
+  it("gives loader and shell-startup variables to the command only, not to the runtime's tools", async () => {
+    const result = await run(pod, {
+      env: [
+        { name: 'LD_PRELOAD', value: '/nonexistent/podrunner-preload.so' },
+        { name: 'BASH_ENV', value: '/nonexistent/bash-env' },
+      ],
+      ...sh('echo "$LD_PRELOAD $BASH_ENV"'),
+    });
+    expect(result.exit.exitCode).toBe(0);
+    expect(result.stdout).toBe('/nonexistent/podrunner-preload.so /nonexistent/bash-env\n');
+    // Only the command itself was started with the preload (the loader says so once, for `sh`).
+    expect(result.stderr.match(/podrunner-preload\.so/g) ?? []).toHaveLength(1);
+  });
+
   it('runs `args` after the image entrypoint, and `command` instead of both', async () => {
     const image = 'registry.test/entrypoint-image:1';
     expect((await run(pod, { image })).stdout).toBe('from cmd\n');
@@ -122,7 +136,11 @@ describe.skipIf(unsupportedReason)('process mode: containers', () => {
   it('shares an emptyDir between containers, FIFOs included (the status hand-off)', async () => {
     const mounts = [{ volume: 'builds', mountPath: '/podrunner/status', readOnly: false }];
     await run(pod, { mounts, ...sh('rm -f /podrunner/status/alive && mkfifo /podrunner/status/alive') });
-    const writer = await start(pod, { name: 'build', mounts, ...sh('echo "from build" > /podrunner/status/alive') });
+    const writer = await start(pod, {
+      name: 'build',
+      mounts,
+      ...sh('echo "from build" > /podrunner/status/alive'),
+    });
     const reader = await run(pod, { name: 'uploader', mounts, ...sh('cat /podrunner/status/alive') });
     expect(reader.stdout).toBe('from build\n');
     expect((await writer.container.exited).exitCode).toBe(0);

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { containerEnv, containerUser, parsePasswd } from '../../../src/sim/kube/process/container-env.ts';
+import {
+  containerEnv,
+  containerUser,
+  parsePasswd,
+  splitLaunchEnv,
+} from '../../../src/sim/kube/process/container-env.ts';
 
 const passwd = parsePasswd(
   'root:x:0:0:root:/root:/bin/bash\nci:x:1000:1001::/home/ci:/bin/sh\nbroken line\n',
@@ -56,5 +61,12 @@ describe('container env and user', () => {
       containerUser(image, 0, 0, passwd),
     );
     expect(env.HOME).toBe('/work');
+  });
+
+  it('keeps loader and shell-startup variables away from the launch chain', () => {
+    expect(splitLaunchEnv({ PATH: '/bin', LD_PRELOAD: 'x.so', BASH_ENV: '/e', A: '1' })).toEqual({
+      launch: { PATH: '/bin', A: '1' },
+      deferred: { LD_PRELOAD: 'x.so', BASH_ENV: '/e' },
+    });
   });
 });

@@ -63,3 +63,20 @@ export function containerEnv(
   out.HOME ??= user.home;
   return out;
 }
+
+/** Variables that change how programs start (loader, shell startup), not what a container sees. */
+const LOADER_OR_SHELL = /^(LD_.*|BASH_ENV|ENV|SHELLOPTS|BASHOPTS|IFS|POSIXLY_CORRECT)$/;
+
+/** Splits the env into what the runtime's own launch chain may run with and what only the command gets. */
+export function splitLaunchEnv(env: Record<string, string>): {
+  launch: Record<string, string>;
+  deferred: Record<string, string>;
+} {
+  const launch: Record<string, string> = {};
+  const deferred: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (LOADER_OR_SHELL.test(name)) deferred[name] = value;
+    else launch[name] = value;
+  }
+  return { launch, deferred };
+}

@@ -43,6 +43,11 @@ export interface InitPlan {
   mounts: InitMount[];
   workingDir: string;
   user?: { uid: number; gid: number; initGroups: boolean };
+  /**
+   * Variables that would change how the init's own tools run (the dynamic loader's LD_*, shell
+   * startup files): kept out of the init's environment and given to the command only.
+   */
+  deferredEnv?: Record<string, string>;
   /** PWD and OLDPWD as the container's env has them (the shell would otherwise invent them). */
   pwd?: string;
   oldPwd?: string;
@@ -139,10 +144,14 @@ export function renderContainerInit(plan: InitPlan): string {
   if (plan.pwd !== undefined) run.push(`PWD=${q(plan.pwd)}; export PWD`);
   if (plan.oldPwd !== undefined) run.push(`OLDPWD=${q(plan.oldPwd)}; export OLDPWD`);
   // Background commands of a shell start with SIGINT and SIGQUIT ignored: give them back.
-  let exec = tools.envDefaultSignal ? `exec ${q(tools.env)} --default-signal --` : 'exec';
+  let exec = 'exec';
   if (plan.user) {
     const groups = plan.user.initGroups ? '--init-groups' : '--clear-groups';
     exec += ` ${q(tools.setpriv)} --reuid=${plan.user.uid} --regid=${plan.user.gid} ${groups} --`;
+  }
+  const deferred = Object.entries(plan.deferredEnv ?? {}).map(([name, value]) => q(`${name}=${value}`));
+  if (tools.envDefaultSignal || deferred.length > 0) {
+    exec += ` ${q(tools.env)}${tools.envDefaultSignal ? ' --default-signal' : ''} --${deferred.map((d) => ` ${d}`).join('')}`;
   }
   run.push(`${exec} "$@"`);
   lines.push(

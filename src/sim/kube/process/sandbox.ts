@@ -11,7 +11,7 @@ import {
   type Sandbox,
   type SandboxSpec,
 } from '../runtime.ts';
-import { containerEnv, containerUser, type PasswdEntry } from './container-env.ts';
+import { containerEnv, containerUser, type PasswdEntry, splitLaunchEnv } from './container-env.ts';
 import { type InitMount, renderContainerInit } from './container-init.ts';
 import { launchContainer, removeDir, startErrorMessage } from './container-process.ts';
 import { ProcessRuntimeError } from './errors.ts';
@@ -179,6 +179,7 @@ export class ProcessSandbox implements Sandbox {
       user = { ...user, uid: 0, gid: 0 };
     }
     const env = containerEnv(image, this.hostname, container.env, user);
+    const { launch: launchEnv, deferred: deferredEnv } = splitLaunchEnv(env);
 
     const dir = join(
       this.dir,
@@ -212,11 +213,12 @@ export class ProcessSandbox implements Sandbox {
       ...(user.uid !== 0 || user.gid !== 0
         ? { user: { uid: user.uid, gid: user.gid, initGroups: user.known } }
         : {}),
+      deferredEnv,
       ...(env.PWD !== undefined ? { pwd: env.PWD } : {}),
       ...(env.OLDPWD !== undefined ? { oldPwd: env.OLDPWD } : {}),
     });
     const initScript = join(dir, 'init.sh');
-    await writeFile(initScript, script, { mode: 0o644 });
+    await writeFile(initScript, script, { mode: 0o600 });
 
     const user_ns = ctx.isolation === 'user' ? ['--user', '--preserve-credentials'] : [];
     const argvChain = [
@@ -245,7 +247,7 @@ export class ProcessSandbox implements Sandbox {
     ];
     return launchContainer({
       argv: argvChain,
-      env,
+      env: launchEnv,
       output,
       terminationLog,
       ...(cgroup ? { cgroup } : {}),
