@@ -109,13 +109,16 @@ export function launchContainer(launch: ContainerLaunch): Promise<RunningContain
       .trim();
 
   let container: ProcessContainer | undefined;
+  // SIGTERM goes to the init, which passes it to every process of the container; SIGKILL to the init
+  // ends the container's PID namespace, and to the launch chain in case the init is not there yet.
   const kill = (signal: NodeJS.Signals) => {
     const pid = container?.initPid;
-    try {
-      if (pid !== undefined) process.kill(pid, signal);
-      else if (signal === 'SIGKILL') child.kill('SIGKILL');
-    } catch {
-      // already gone
+    if (pid !== undefined) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // already gone
+      }
     }
     if (signal === 'SIGKILL') child.kill('SIGKILL');
   };

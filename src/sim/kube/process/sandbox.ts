@@ -86,7 +86,7 @@ export class ProcessSandbox implements Sandbox {
     onDestroyed: (sandbox: ProcessSandbox) => void,
   ): Promise<ProcessSandbox> {
     const hostname = podHostname(spec.hostname);
-    let holder: PodHolder | undefined;
+    let holding: Promise<PodHolder> | undefined;
     let relays: PortRelays | undefined;
     try {
       await mkdir(join(dir, 'containers'), { recursive: true });
@@ -97,15 +97,11 @@ export class ProcessSandbox implements Sandbox {
         mode: 0o644,
       });
       await writeFile(join(dir, 'etc-hostname'), `${hostname}\n`, { mode: 0o644 });
-      const holding = PodHolder.start(ctx.tools, ctx.isolation, podIP, hostname);
-      holding.then(
-        (h) => {
-          holder = h;
-        },
-        () => {},
-      );
-      const [volumes] = await Promise.all([preparePodVolumes(join(dir, 'volumes'), spec.volumes), holding]);
-      holder = await holding;
+      holding = PodHolder.start(ctx.tools, ctx.isolation, podIP, hostname);
+      const [volumes, holder] = await Promise.all([
+        preparePodVolumes(join(dir, 'volumes'), spec.volumes),
+        holding,
+      ]);
       relays = await PortRelays.open(
         ProcessSandbox.enterNetwork(ctx, holder.pid),
         planRelays(hostListeners, new Set()),
@@ -119,7 +115,10 @@ export class ProcessSandbox implements Sandbox {
       return new ProcessSandbox({ ctx, spec, dir, hostname, holder, relays, volumes, onDestroyed });
     } catch (error) {
       relays?.close();
-      await holder?.stop();
+      await holding?.then(
+        (holder) => holder.stop(),
+        () => {},
+      );
       await removeDir(dir);
       throw error;
     }
@@ -128,11 +127,6 @@ export class ProcessSandbox implements Sandbox {
   private static enterNetwork(ctx: SandboxContext, holderPid: number): string[] {
     const user = ctx.isolation === 'user' ? ['--user', '--preserve-credentials'] : [];
     return [ctx.tools.nsenter, `--target=${holderPid}`, ...user, '--net', '--'];
-  }
-
-  /** Host ports currently relayed into this pod. */
-  relayedPorts(): number[] {
-    return this.relays.ports();
   }
 
   start(container: ContainerSpec, output: ContainerOutput): Promise<RunningContainer> {
