@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubeletHostsFile } from '../../../src/sim/kube/process/hosts-file.ts';
+import { createProcessRuntime } from '../../../src/sim/kube/process/process-runtime.ts';
 import { run, sandboxSpec, sh, start, unsupportedReason, useRuntime } from './support.ts';
 
 const node = (script: string) => ({ image: 'node:22', command: ['node', '-e', script] });
@@ -119,6 +120,23 @@ describe.skipIf(unsupportedReason)('process mode: pod network', () => {
       expect(viaNode.stdout).toBe('host says hi to /c\n');
     } finally {
       await sandbox.destroy();
+    }
+  });
+
+  it('relays only the host ports it is told to with `hostPorts`', async () => {
+    const fetchHost = sh(`wget -qO- http://127.0.0.1:${hostPort}/x || echo unreachable`);
+    for (const [hostPorts, expected] of [
+      ['none', 'unreachable\n'],
+      [[hostPort], 'host says hi to /x'],
+    ] as const) {
+      const custom = createProcessRuntime({ hostPorts: hostPorts === 'none' ? 'none' : [...hostPorts] });
+      try {
+        const sandbox = await custom.createSandbox(sandboxSpec());
+        expect((await run(sandbox, fetchHost)).stdout).toBe(expected);
+        await sandbox.destroy();
+      } finally {
+        await custom.close();
+      }
     }
   });
 
