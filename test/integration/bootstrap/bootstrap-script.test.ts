@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse as parseToml } from 'smol-toml';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startFakeGitlab } from '../../support/fake-gitlab.ts';
+import { startFakeGitlab } from '../../support/fake-gitlab-admin.ts';
 
 const run = promisify(execFile);
 const script = 'scripts/bootstrap-runner.sh';

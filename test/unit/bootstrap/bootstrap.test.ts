@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { bootstrap, readSettings } from '../../../src/bootstrap/bootstrap.ts';
 import type { Clock } from '../../../src/bootstrap/gitlab-admin.ts';
 import { pointKubeconfigAt } from '../../../src/bootstrap/kubeconfig.ts';
-import { type FakeGitlab, startFakeGitlab } from '../../support/fake-gitlab.ts';
+import { type FakeGitlab, startFakeGitlab } from '../../support/fake-gitlab-admin.ts';
 
 const adminToken = 'glpat-test-admin-token-0001';
 const cleanups: (() => Promise<void>)[] = [];
