@@ -156,7 +156,7 @@ describe('config errors', () => {
   });
 
   it('expands $VAR in runner URLs', () => {
-    const r = parseConfig(runner().replace('https://gitlab.example.com', '${GITLAB_URL}/ci'), {
+    const r = parseConfig(runner().replace('https://gitlab.example.com', '$GITLAB_URL/ci'), {
       env: { GITLAB_URL: 'https://git.example.org' },
     });
     expect(r.ok && r.config.runners[0]?.url).toBe('https://git.example.org/ci');
