@@ -112,7 +112,8 @@ export type RunnerTokenResult =
 
 export type JobRequestResult =
   | { kind: 'job'; payload: unknown; raw: string }
-  | { kind: 'no-job'; lastUpdate?: string }
+  /** `longPolled`: Workhorse held the request (`Gitlab-Ci-Builds-Polling: yes`, no `X-GitLab-Last-Update`). */
+  | { kind: 'no-job'; lastUpdate?: string; longPolled?: boolean }
   | { kind: 'forbidden'; message: string }
   | { kind: 'conflict' }
   | { kind: 'unavailable' }
@@ -321,7 +322,9 @@ export class GitLabClient implements JobCoordinator {
       }
       case 204: {
         const lastUpdate = headerValue(res.headers, 'x-gitlab-last-update');
-        return lastUpdate ? { kind: 'no-job', lastUpdate } : { kind: 'no-job' };
+        if (lastUpdate) return { kind: 'no-job', lastUpdate };
+        const polled = /^yes$/i.test(headerValue(res.headers, 'gitlab-ci-builds-polling') ?? '');
+        return polled ? { kind: 'no-job', longPolled: true } : { kind: 'no-job' };
       }
       case 403:
         return { kind: 'forbidden', message: errorMessage(res) };

@@ -126,6 +126,7 @@ describe('POST /jobs/request', () => {
 
   it.each([
     [204, '', { 'x-gitlab-last-update': 'q2' }, { kind: 'no-job', lastUpdate: 'q2' }],
+    [204, '', { 'gitlab-ci-builds-polling': 'yes' }, { kind: 'no-job', longPolled: true }],
     [403, { message: '403 Forbidden' }, json, { kind: 'forbidden', message: '403 Forbidden' }],
     [409, { message: '409 Conflict' }, json, { kind: 'conflict' }],
     [503, 'down', {}, { kind: 'unavailable' }],
