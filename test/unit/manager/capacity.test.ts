@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Capacity, RunnerPool } from '../../../src/manager/capacity.ts';
+import { Capacity, RunnerPool, type Slot } from '../../../src/manager/capacity.ts';
 import { RunnerHealth } from '../../../src/manager/runner-health.ts';
 
 describe('Capacity', () => {
@@ -9,8 +9,12 @@ describe('Capacity', () => {
     const a = await cap.acquire(pool);
     await cap.acquire(pool);
     const order: string[] = [];
-    const c = cap.acquire(pool).then((s) => (order.push('c'), s));
-    const d = cap.acquire(pool).then((s) => (order.push('d'), s));
+    const record = (name: string) => (s: Slot) => {
+      order.push(name);
+      return s;
+    };
+    const c = cap.acquire(pool).then(record('c'));
+    const d = cap.acquire(pool).then(record('d'));
     expect(cap.inUse).toBe(2);
     a.release();
     a.release();
