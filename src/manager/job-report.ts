@@ -105,7 +105,8 @@ export class JobReport {
           if (res.cancelRequested) this.cancelRequested = true;
           break;
         case 'range-mismatch':
-          if (this.base === undefined || this.sent === 0) this.base = res.serverLength;
+          // Appending to a trace someone else started: our bytes begin where the server's end.
+          if (this.base === undefined) this.base = res.serverLength;
           else this.sent = Math.max(0, Math.min(this.size, res.serverLength - this.base));
           break;
         case 'abort':

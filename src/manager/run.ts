@@ -137,6 +137,8 @@ export async function runManager(options: RunOptions): Promise<ExitCode> {
     },
     { initialSource: loaded.source },
   );
+  // A change made between the first read and the watch would otherwise go unnoticed.
+  void watcher.reload();
 
   const signals = options.signals ?? process;
   const inPod = Boolean(process.env.KUBERNETES_SERVICE_HOST);

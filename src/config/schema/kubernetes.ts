@@ -20,7 +20,7 @@ type Bound = 'request' | 'limit';
 export type ResourceKey = `${ContainerClass}${Resource}_${Bound}` | `pod_${'cpu' | 'memory'}_${Bound}`;
 export type ResourceCeilingKey = `${ResourceKey}_overwrite_max_allowed`;
 
-/** The 26 resource keys (build, helper, service and pod) in upstream's order. */
+/** The 22 resource keys (build, helper, service and pod), each with an `_overwrite_max_allowed` ceiling. */
 export const resourceKeys: ResourceKey[] = [
   ...(['', 'helper_', 'service_'] as const).flatMap((c) =>
     (['cpu', 'memory', 'ephemeral_storage'] as const).flatMap((r) =>
