@@ -22,7 +22,6 @@ export const notActedOn: NotActedOnEntry[] = [
   { pattern: 'experimental', reason: OTHER_EXECUTOR },
   { pattern: 'machine', reason: OTHER_EXECUTOR },
 
-  { pattern: 'runners.*.token_expires_at', reason: 'automatic token rotation is not built yet' },
   { pattern: 'runners.*.kubernetes', reason: 'the Kubernetes executor is not built yet', children: true },
   { pattern: 'runners.*.cache', reason: 'the distributed cache is not built yet' },
   { pattern: 'runners.*.artifact', reason: JOB },

@@ -8,7 +8,9 @@ import { type ConfigIssue, formatIssue, loadConfig, parseConfig } from '../confi
 import type { PodrunnerConfig } from '../config/schema/config.ts';
 import { loadOrCreateSystemId } from '../config/system-id.ts';
 import { watchConfigFile } from '../config/watch.ts';
+import { GitLabClient } from '../gitlab/client.ts';
 import { GitLabConnections } from '../gitlab/connections.ts';
+import { resolveTlsFiles } from '../gitlab/tls.ts';
 import { ManagerMetrics } from '../metrics/registry.ts';
 import { type MetricsServer, startMetricsServer } from '../metrics/server.ts';
 import { version } from '../version.ts';
@@ -17,6 +19,7 @@ import { loadExecutor } from './executors.ts';
 import { EXIT, type ExitCode } from './exit-codes.ts';
 import { createLogger, pinoLevel } from './logger.ts';
 import { Manager } from './manager.ts';
+import { TokenRotator } from './token-rotation.ts';
 
 export interface RunOptions {
   config: string;
@@ -133,10 +136,35 @@ export async function runManager(options: RunOptions): Promise<ExitCode> {
       log.level = pinoLevel(options.logLevel ?? next.config.log_level);
       config = next.config;
       await manager.apply(config);
+      rotator.update(config);
       log.info({ concurrent: config.concurrent, runners: config.runners.length }, 'config reloaded');
     },
     { initialSource: loaded.source },
   );
+  const rotator = new TokenRotator({
+    configPath,
+    log,
+    clientFor: (runner) =>
+      new GitLabClient({
+        url: runner.url,
+        dispatcher: connections.dispatcherFor(
+          runner.url,
+          resolveTlsFiles(
+            runner.url,
+            {
+              caFile: runner['tls-ca-file'],
+              certFile: runner['tls-cert-file'],
+              keyFile: runner['tls-key-file'],
+            },
+            join(dirname(configPath), 'certs'),
+          ),
+        ),
+        systemId: systemId.id,
+        onCall: (call) => metrics.observeApiCall({ ...call, systemId: systemId.id }),
+      }),
+    onRotated: () => void watcher.reload(),
+  });
+  rotator.update(config);
   // A change made between the first read and the watch would otherwise go unnoticed.
   void watcher.reload();
 
@@ -167,6 +195,7 @@ export async function runManager(options: RunOptions): Promise<ExitCode> {
   });
 
   const result = await stopped;
+  rotator.close();
   watcher.close();
   await server?.close();
   await handler.close?.();
