@@ -22,7 +22,8 @@ export type ApiEndpoint =
   | 'reset_token'
   | 'request_job'
   | 'update_job'
-  | 'patch_trace';
+  | 'patch_trace'
+  | 'discovery';
 
 export interface ApiCall {
   endpoint: ApiEndpoint;
@@ -291,6 +292,35 @@ export class GitLabClient implements JobCoordinator {
       runner: shortToken(token),
     });
     return this.tokenResult(outcome, 201);
+  }
+
+  /** `GET /runners/router/discovery` (§1.7): the Job Router's URL, or `unavailable` (501) on GitLabs without it. */
+  async discoverRouter(
+    token: string,
+  ): Promise<
+    | { kind: 'ok'; serverUrl: string }
+    | { kind: 'unavailable' }
+    | { kind: 'forbidden' }
+    | { kind: 'failed'; status?: number; error: string }
+  > {
+    const outcome = await this.call('discovery', 'GET', 'runners/router/discovery', {
+      acceptJson: true,
+      headers: { 'runner-token': token },
+      runner: shortToken(token),
+    });
+    if (!outcome.ok) return { kind: 'failed', error: outcome.error };
+    const { res } = outcome;
+    if (res.status === 501) return { kind: 'unavailable' };
+    if (res.status === 403) return { kind: 'forbidden' };
+    if (res.status === 200) {
+      const parsed = parseJsonBody(res);
+      const body = parsed.ok
+        ? z.object({ server_url: z.string().min(1) }).safeParse(parsed.value)
+        : undefined;
+      if (body?.success) return { kind: 'ok', serverUrl: body.data.server_url };
+      return { kind: 'failed', status: 200, error: parsed.ok ? 'no server_url in the answer' : parsed.error };
+    }
+    return { kind: 'failed', status: res.status, error: `HTTP ${res.status}: ${errorMessage(res)}` };
   }
 
   /** `POST /jobs/request` (§2). The caller validates a job's payload. */

@@ -350,6 +350,15 @@ describe('runner endpoints', () => {
     expect(JSON.parse(seen[1]!.body)).toEqual({ token: TOKEN, system_id: 's_1' });
   });
 
+  it('router discovery: 200 gives the URL, 501 means no Job Router', async () => {
+    answer('GET', '/api/v4/runners/router/discovery', 200, { server_url: 'grpcs://kas.example.com' }, json);
+    answer('GET', '/api/v4/runners/router/discovery', 501, { message: 'Job Router is not available' }, json);
+    expect(await client.discoverRouter(TOKEN)).toEqual({ kind: 'ok', serverUrl: 'grpcs://kas.example.com' });
+    expect(await client.discoverRouter(TOKEN)).toEqual({ kind: 'unavailable' });
+    expect(seen[0]!.headers['runner-token']).toBe(TOKEN);
+    expect(seen[0]!.body).toBe('');
+  });
+
   it('reset token returns the new token', async () => {
     answer(
       'POST',
