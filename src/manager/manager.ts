@@ -17,6 +17,7 @@ import type { ManagerMetrics } from '../metrics/registry.ts';
 import { Capacity, RunnerPool, type Slot } from './capacity.ts';
 import {
   type AcceptedJob,
+  type AdoptedJob,
   JobAbortError,
   type JobHandler,
   type JobObserver,
@@ -88,6 +89,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
   private readonly runners = new Map<string, RunnerEntry>();
   private readonly jobs = new Map<number, RunningJob>();
   private config: PodrunnerConfig | undefined;
+  private previousLabels: Record<string, string> | undefined;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private reachedGitLab = false;
   private shutdownPromise: Promise<ShutdownResult> | undefined;
@@ -110,7 +112,12 @@ export class Manager extends EventEmitter<ManagerEvents> {
     for (const r of activeRunners(config)) this.addRunner(r);
     if (this.options.handler.adopt) {
       const contexts = [...this.runners.values()].map((e) => e.context);
-      const adopted = await this.options.handler.adopt(contexts, this.log);
+      let adopted: AdoptedJob[] = [];
+      try {
+        adopted = await this.options.handler.adopt(contexts, this.log);
+      } catch (err) {
+        this.log.error({ err }, 'the executor could not list the jobs it already runs; none adopted');
+      }
       for (const job of adopted) {
         const entry = [...this.runners.values()].find((e) => e.context.config.token === job.runnerToken);
         if (!entry) {
@@ -167,6 +174,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
   }
 
   private applyGlobal(config: PodrunnerConfig): void {
+    this.previousLabels = this.config?.labels;
     this.config = config;
     this.capacity.setConcurrent(config.concurrent);
     this.options.metrics.concurrent.set(config.concurrent);
@@ -223,8 +231,13 @@ export class Manager extends EventEmitter<ManagerEvents> {
   }
 
   private updateRunner(entry: RunnerEntry, r: RunnerConfig): void {
-    const labelsChanged = JSON.stringify(entry.context.config.labels) !== JSON.stringify(r.labels);
-    if (labelsChanged) entry.client = this.clientFor(r);
+    const before = entry.context.config;
+    const clientChanged = (['labels', 'tls-ca-file', 'tls-cert-file', 'tls-key-file'] as const).some(
+      (k) => JSON.stringify(before[k]) !== JSON.stringify(r[k]),
+    );
+    if (clientChanged || JSON.stringify(this.config?.labels) !== JSON.stringify(this.previousLabels)) {
+      entry.client = this.clientFor(r);
+    }
     entry.context = this.contextFor(r, entry.client);
     entry.pool.limit = r.limit;
     entry.health.limit = r.unhealthy_requests_limit;

@@ -98,8 +98,9 @@ export async function unregisterRunners(
     await connections.close();
   }
 
-  if (doc && gone.size > 0) {
-    doc.runners = runners.filter((r) => !gone.has(r));
+  const remaining = runners.filter((r) => !gone.has(r));
+  if (doc && remaining.length !== runners.length) {
+    doc.runners = remaining;
     try {
       await writeConfigDoc(configPath, doc);
       out(`Updated ${configPath}`);
