@@ -94,6 +94,8 @@ export interface SimGitlab {
   readonly tunables: Tunables;
   readonly store: SimStore;
   configure(patch: Partial<Tunables>): Tunables;
+  /** Requests received since start, by endpoint class (`request_job`, `update_job`, `patch_trace`, …). */
+  requestCounts(): Record<string, number>;
   setFaults(faults: FaultRuleInput[]): void;
   createRunner(input?: CreateRunnerInput): { id: number; token: string };
   createProject(input: {
@@ -232,6 +234,7 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
   registerRestApi(router, store);
   registerAdminApi(router, store);
   const faults = new FaultInjector();
+  const requestCounts: Record<string, number> = {};
 
   store.on('push', (project: Project, before: Map<string, string>, after: Map<string, string>) => {
     if (!store.tunables.pipelineOnPush) return;
@@ -258,6 +261,9 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
     const method = req.method ?? 'GET';
     const path = url.pathname;
     const endpoint = classifyEndpoint(method, path);
+    requestCounts[endpoint] = (requestCounts[endpoint] ?? 0) + 1;
+    const delay = store.tunables.responseDelayMs;
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     if (store.tunables.migrationsRunning && isRunnerEndpoint(endpoint)) {
       req.resume();
       sendJson(
@@ -381,6 +387,9 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
     configure(patch) {
       store.tunables = tunablesSchema.parse({ ...store.tunables, ...patch });
       return store.tunables;
+    },
+    requestCounts() {
+      return { ...requestCounts };
     },
     setFaults(rules) {
       store.tunables = { ...store.tunables, faults: rules.map((r) => faultRuleSchema.parse(r)) };
