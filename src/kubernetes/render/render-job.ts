@@ -10,6 +10,8 @@ import {
   CONTAINER_HELPER,
   CONTAINER_UPLOADER,
   DEFAULT_BUILDS_DIR,
+  HELPER_JSON_KEY,
+  JOB_JSON_KEY,
   HELPER_PREPARE_COMMAND,
   HELPER_UPLOAD_COMMAND,
   PULL_SECRET_SUFFIX,
@@ -56,7 +58,11 @@ export interface RenderJobInput {
   buildScript: { files: Record<string, string>; command: string[] };
   /** `helper.json` (HelperSettings of helper/contract.ts), opaque here. */
   helperSettings: string;
-  /** Where jobs go unless `KUBERNETES_NAMESPACE_OVERWRITE` is allowed and set. */
+  /**
+   * The namespace when `[runners.kubernetes] namespace` is empty (the manager's own, e.g. from
+   * KUBERNETES_NAMESPACE or the in-cluster service account); "" means `default`. An allowed
+   * `KUBERNETES_NAMESPACE_OVERWRITE` replaces either.
+   */
   namespace: string;
   /** The manager's system id (label `podrunner.dev/manager`). */
   managerSystemId: string;
@@ -134,7 +140,12 @@ function render(input: RenderJobInput): RenderedJob {
   const flags = runner.feature_flags;
   const log: string[] = [];
 
-  const overwrites = computeOverwrites(k8s, variables, input.namespace || 'default', log);
+  let defaultNamespace = k8s.namespace || input.namespace;
+  if (!defaultNamespace) {
+    log.push("WARNING: Namespace is empty, therefore assuming 'default'.");
+    defaultNamespace = 'default';
+  }
+  const overwrites = computeOverwrites(k8s, variables, defaultNamespace, log);
   const namespace = overwrites.namespace;
   const uniqueName = projectUniqueName(input.runnerShortToken, job.job_info.project_id, input.projectSlot);
   const name = podName(uniqueName, input.randomSuffix);
@@ -179,7 +190,8 @@ function render(input: RenderJobInput): RenderedJob {
   };
 
   const buildsDir = runner.builds_dir || DEFAULT_BUILDS_DIR;
-  const volumes = podVolumes(k8s.volumes, variables, buildsDir, name, log);
+  const secretFiles = [JOB_JSON_KEY, HELPER_JSON_KEY, ...Object.keys(input.buildScript.files)];
+  const volumes = podVolumes(k8s.volumes, variables, buildsDir, name, secretFiles, log);
   const hooks = lifecycle(k8s.container_lifecycle);
   const withHooks = hooks ? { lifecycle: hooks } : {};
   const resources = (r: ReturnType<typeof resourceRequirements>) => (r ? { resources: r } : {});

@@ -127,11 +127,16 @@ export function configuredVolumes(
   return { volumes, mounts };
 }
 
+/**
+ * All volumes of the pod. Only `jobSecretFiles` (job.json, helper.json, the script files) are projected
+ * into /podrunner/job; the services' environment values stay out of the file system.
+ */
 export function podVolumes(
   config: KubernetesVolumes,
   variables: VariableSet,
   buildsDir: string,
   jobSecretName: string,
+  jobSecretFiles: readonly string[],
   log: string[],
 ): PodVolumes {
   const configured = configuredVolumes(config, variables, log);
@@ -142,7 +147,10 @@ export function podVolumes(
     volumes.push({ name: VOLUME_BUILDS, emptyDir: {} });
     builds.push({ name: VOLUME_BUILDS, mountPath: buildsDir });
   }
-  volumes.push({ name: VOLUME_JOB, secret: { secretName: jobSecretName } });
+  volumes.push({
+    name: VOLUME_JOB,
+    secret: { secretName: jobSecretName, items: jobSecretFiles.map((key) => ({ key, path: key })) },
+  });
   volumes.push({ name: VOLUME_STATUS, emptyDir: {} });
   return {
     volumes,
