@@ -83,6 +83,8 @@ export function pullSecret(
     kind: 'Secret',
     metadata: { name, namespace, labels: { ...labels } },
     type: 'kubernetes.io/dockerconfigjson',
+    // The kubelet does not watch an immutable Secret; metadata (the ownerReference) can still change.
+    immutable: true,
     data: { '.dockerconfigjson': base64(JSON.stringify({ auths })) },
   };
 }

@@ -11,9 +11,9 @@ import {
   CONTAINER_UPLOADER,
   DEFAULT_BUILDS_DIR,
   HELPER_JSON_KEY,
-  JOB_JSON_KEY,
   HELPER_PREPARE_COMMAND,
   HELPER_UPLOAD_COMMAND,
+  JOB_JSON_KEY,
   PULL_SECRET_SUFFIX,
 } from './contract.ts';
 import { RenderError } from './errors.ts';
@@ -254,7 +254,6 @@ function render(input: RenderJobInput): RenderedJob {
       name: containerName,
       image: s.image,
       env,
-      secretName: name,
       nativeSidecar: input.nativeSidecars,
       probeTimeoutSeconds: k8s.poll_timeout,
       base: {
@@ -363,12 +362,13 @@ function render(input: RenderJobInput): RenderedJob {
     log,
   });
 
-  const pod: V1Pod = {
+  // One deep copy, so no two containers share a mount list or hook object the caller might change.
+  const pod: V1Pod = structuredClone({
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace, labels, annotations },
     spec,
-  };
+  });
   const secret = jobSecret({
     name,
     namespace,

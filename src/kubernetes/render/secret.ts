@@ -60,6 +60,8 @@ export function jobSecret(input: JobSecretInput): V1Secret {
     kind: 'Secret',
     metadata: { name: input.name, namespace: input.namespace, labels: { ...input.labels } },
     type: 'Opaque',
+    // The kubelet does not watch an immutable Secret; metadata (the ownerReference) can still change.
+    immutable: true,
     data,
   };
 }

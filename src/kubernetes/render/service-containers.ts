@@ -14,8 +14,6 @@ export interface ServiceContainerInput {
   service: ServiceDefinition;
   name: string;
   env: readonly ServiceEnvEntry[];
-  /** The job Secret (named like the pod). */
-  secretName: string;
   nativeSidecar: boolean;
   /** Seconds of failed probes before Kubernetes restarts a sidecar (`poll_timeout`). */
   probeTimeoutSeconds: number;

@@ -23,6 +23,7 @@ describe('the job Secret', () => {
     );
     const s = r.secret;
     expect(s.type).toBe('Opaque');
+    expect(s.immutable).toBe(true);
     expect(s.metadata).toEqual({
       name: r.pod.metadata!.name,
       namespace: 'ci',
@@ -82,6 +83,7 @@ describe('the pull Secret', () => {
     const name = `${r.pod.metadata!.name}-pull`;
     expect(p.metadata).toEqual({ name, namespace: 'ci', labels: r.pod.metadata!.labels });
     expect(p.type).toBe('kubernetes.io/dockerconfigjson');
+    expect(p.immutable).toBe(true);
     expect(JSON.parse(decode(p.data!, '.dockerconfigjson'))).toEqual({
       auths: {
         'registry.example.com': {
