@@ -139,8 +139,10 @@ export function imageDerivedNames(image: string): string[] {
 }
 
 /**
- * The hostnames that resolve to 127.0.0.1 in the pod: per service without `ports`, the image-derived
- * names that are valid DNS-1123 subdomains, then every alias (an invalid alias fails the job).
+ * The hostnames that resolve to 127.0.0.1 in the pod: per service, the image-derived names that are
+ * valid DNS-1123 subdomains, then every alias (an invalid alias fails the job). A service with `ports`
+ * (Web IDE services, whose aliases GitLab does not validate) contributes only its valid names;
+ * upstream leaves such services out entirely.
  */
 export function serviceHostnames(services: readonly ServiceDefinition[]): string[] {
   const names: string[] = [];
@@ -148,17 +150,16 @@ export function serviceHostnames(services: readonly ServiceDefinition[]): string
     if (!names.includes(n)) names.push(n);
   };
   for (const s of services) {
-    if (s.ports.length > 0) continue;
     for (const n of imageDerivedNames(s.image)) if (!dns1123SubdomainProblem(n)) add(n);
     for (const alias of s.aliases) {
       const problem = dns1123SubdomainProblem(alias);
-      if (problem) {
+      if (!problem) add(alias);
+      else if (s.ports.length === 0) {
         throw new RenderError(
           'INVALID_SERVICE_ALIAS',
           `provided host alias ${alias} for service ${s.image} is invalid DNS. ${problem}`,
         );
       }
-      add(alias);
     }
   }
   return names;

@@ -63,8 +63,11 @@ describe('service hostnames', () => {
     ).toEqual(['registry.example.com-team-pg', 'db', 'docker']);
   });
 
-  it('skip services with ports and refuse an alias that is not a DNS-1123 subdomain', () => {
-    expect(serviceHostnames([svc('webide:1', { ports: [8080], aliases: ['ide'] })])).toEqual([]);
+  it('refuse an alias that is not a DNS-1123 subdomain, except on services with ports (skipped there)', () => {
+    expect(serviceHostnames([svc('webide:1', { ports: [8080], aliases: ['ide', 'Not Valid'] })])).toEqual([
+      'webide',
+      'ide',
+    ]);
     const e = refused(
       baseInput({
         runner: runnerConfig(
@@ -245,6 +248,33 @@ describe('service containers', () => {
     };
     const r = rendered(baseInput({ job, rawPayload: rawBase }));
     expect(r.pod.spec!.initContainers![1]!.ports).toEqual([{ containerPort: 8080 }]);
-    expect(r.pod.spec!.hostAliases).toBeUndefined();
+    expect(r.pod.spec!.hostAliases).toEqual([{ ip: '127.0.0.1', hostnames: ['webide', 'ide'] }]);
+  });
+
+  it('make a service with alias web reachable as localhost and web, started before the build', () => {
+    const { job: base, raw } = fixture('job-minimal.json');
+    const job = {
+      ...base,
+      services: [
+        {
+          name: 'registry.example.com/tools/echo-server:1',
+          alias: 'web',
+          entrypoint: [],
+          command: [],
+          variables: [{ key: 'HEALTHCHECK_TCP_PORT', value: '8080' }],
+          executor_opts: {},
+          pull_policy: [],
+          ports: [],
+        },
+      ],
+    };
+    const spec = rendered(baseInput({ job, rawPayload: raw })).pod.spec!;
+    expect(spec.hostAliases![0]!.hostnames).toContain('web');
+    expect(spec.initContainers!.map((c) => c.name)).toEqual(['helper', 'web']);
+    expect(spec.initContainers![1]).toMatchObject({
+      restartPolicy: 'Always',
+      startupProbe: { tcpSocket: { port: 8080 } },
+    });
+    expect(spec.containers.map((c) => c.name)).toEqual(['build']);
   });
 });
