@@ -20,6 +20,8 @@ interface Filter {
   beforeMask(out: Piece[]): boolean;
   /** End of stream. */
   end(out: Piece[]): void;
+  /** Nothing held back and no match in progress. */
+  idle(): boolean;
 }
 
 /** KMP failure table: fail[i] = length of the longest proper border of needle[0..i]. */
@@ -95,6 +97,10 @@ class PhraseFilter implements Filter {
     if (this.held) out.push(this.held);
     this.held = null;
   }
+
+  idle(): boolean {
+    return this.held === null;
+  }
 }
 
 /** Byte → true for the token alphabet `[0-9A-Za-z_.=-]`. */
@@ -169,6 +175,10 @@ class TokenPrefixFilter implements Filter {
     if (this.inToken) this.closeToken(out);
     if (this.held) out.push(this.held);
     this.held = null;
+  }
+
+  idle(): boolean {
+    return this.held === null && !this.inToken;
   }
 }
 
@@ -302,6 +312,10 @@ class UrlParamFilter implements Filter {
     if (this.state === 'value') out.push(MASK);
     this.state = 'none';
   }
+
+  idle(): boolean {
+    return this.state === 'none';
+  }
 }
 
 /** Token prefixes masked by default (tokensanitizer.DefaultTokenPrefixes, R18.11). */
@@ -376,6 +390,46 @@ export function maskingPlan(options: MaskingOptions): MaskingPlan {
   };
 }
 
+/** Filter indices keyed by the first one, two or three bytes of their patterns. */
+class PatternIndex {
+  /** Bytes any pattern starts with: the only positions the prefilter looks at closer. */
+  readonly gate = new Uint8Array(256);
+  /** Patterns of one byte (and the URL filter's `?`/`&`). */
+  readonly single = new Uint8Array(256);
+  readonly singleList: number[][] = Array.from({ length: 256 }, () => []);
+  /** Every pattern of 2+ bytes by its first byte (for a chunk's last byte). */
+  readonly firstList: number[][] = Array.from({ length: 256 }, () => []);
+  /** Bitset of the first two bytes of patterns of 2+ bytes. */
+  readonly bigramBits = new Uint32Array(65536 / 32);
+  /** Two-byte patterns, and longer ones by their first two bytes (for a chunk's last two bytes). */
+  readonly byBigram = new Map<number, number[]>();
+  readonly longByBigram = new Map<number, number[]>();
+  readonly byTrigram = new Map<number, number[]>();
+
+  add(pattern: Buffer, index: number): void {
+    const add = <K>(map: Map<K, number[]>, key: K) => {
+      const list = map.get(key) ?? [];
+      if (!list.includes(index)) list.push(index);
+      map.set(key, list);
+    };
+    const b0 = pattern[0]!;
+    this.gate[b0] = 1;
+    if (pattern.length === 1) {
+      this.single[b0] = 1;
+      if (!this.singleList[b0]!.includes(index)) this.singleList[b0]!.push(index);
+      return;
+    }
+    if (!this.firstList[b0]!.includes(index)) this.firstList[b0]!.push(index);
+    const bigram = (b0 << 8) | pattern[1]!;
+    this.bigramBits[bigram >>> 5]! |= 1 << (bigram & 31);
+    if (pattern.length === 2) add(this.byBigram, bigram);
+    else {
+      add(this.longByBigram, bigram);
+      add(this.byTrigram, (bigram << 8) | pattern[2]!);
+    }
+  }
+}
+
 /**
  * The masking filters of one output stream. `write` returns the bytes that are safe to pass on now;
  * `end` releases whatever was held back. Keep one per stream for the whole job, so a secret split
@@ -383,6 +437,10 @@ export function maskingPlan(options: MaskingOptions): MaskingPlan {
  */
 export class StreamMasker {
   private readonly filters: Filter[];
+  private readonly index = new PatternIndex();
+  private readonly hit: Uint8Array;
+  private hits = 0;
+  private idle = true;
 
   constructor(plan: MaskingPlan) {
     this.filters = [
@@ -390,6 +448,56 @@ export class StreamMasker {
       new UrlParamFilter(),
       ...plan.tokenPrefixes.map((p) => new TokenPrefixFilter(p)),
     ];
+    plan.phrases.forEach((p, i) => {
+      this.index.add(p, i);
+    });
+    const url = plan.phrases.length;
+    this.index.add(Buffer.from('?'), url);
+    this.index.add(Buffer.from('&'), url);
+    plan.tokenPrefixes.forEach((p, i) => {
+      this.index.add(p, url + 1 + i);
+    });
+    this.hit = new Uint8Array(this.filters.length);
+  }
+
+  private mark(list: number[] | undefined): void {
+    if (!list) return;
+    for (const i of list) {
+      if (!this.hit[i]) {
+        this.hit[i] = 1;
+        this.hits++;
+      }
+    }
+  }
+
+  /**
+   * Marks in `hit` the filters that may act on `chunk`: one of their patterns starts in it (judged
+   * on its first three bytes), or the chunk ends in what may be such a start. One pass over the
+   * bytes; most log lines mark none and pass through without allocation.
+   */
+  private prefilter(chunk: Buffer): number {
+    const ix = this.index;
+    this.hit.fill(0);
+    this.hits = 0;
+    const n = chunk.length;
+    const last = n - 1;
+    const gate = ix.gate;
+    for (let i = 0; i < last; i++) {
+      const b = chunk[i]!;
+      if (gate[b] === 0) continue;
+      if (ix.single[b]) this.mark(ix.singleList[b]);
+      const bigram = (b << 8) | chunk[i + 1]!;
+      if ((ix.bigramBits[bigram >>> 5]! & (1 << (bigram & 31))) === 0) continue;
+      this.mark(ix.byBigram.get(bigram));
+      if (i + 2 < n) this.mark(ix.byTrigram.get((bigram << 8) | chunk[i + 2]!));
+      else this.mark(ix.longByBigram.get(bigram));
+    }
+    if (n > 0) {
+      const b = chunk[last]!;
+      if (ix.single[b]) this.mark(ix.singleList[b]);
+      this.mark(ix.firstList[b]);
+    }
+    return this.hits;
   }
 
   write(chunk: Uint8Array): Buffer {
@@ -397,8 +505,12 @@ export class StreamMasker {
     const data = Buffer.isBuffer(chunk)
       ? chunk
       : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    // With every filter idle, only filters with a possible match in this chunk need to see it.
+    const selective = this.idle;
+    if (selective && this.prefilter(data) === 0) return data;
     let pieces: Piece[] = [data];
-    for (const filter of this.filters) {
+    this.filters.forEach((filter, index) => {
+      if (selective && !this.hit[index]) return;
       const out: Piece[] = [];
       for (const piece of pieces) {
         if (piece === MASK) {
@@ -406,7 +518,8 @@ export class StreamMasker {
         } else filter.write(piece, out);
       }
       pieces = out;
-    }
+    });
+    this.idle = this.filters.every((f) => f.idle());
     return joinPieces(pieces);
   }
 
@@ -422,6 +535,7 @@ export class StreamMasker {
       filter.end(out);
       pieces = out;
     }
+    this.idle = true;
     return joinPieces(pieces);
   }
 }

@@ -31,30 +31,45 @@ export function parseTimestampMicros(rfc3339: string): TimestampMicros {
 
 const pad2 = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
 
-/** Formats record headers; caches the date part per second like upstream. */
+/**
+ * Formats record headers into one reused buffer; the date part is rewritten only when the second
+ * changes (like upstream). The returned buffer is valid until the next call.
+ */
 class HeaderFormatter {
   private cachedSecond = Number.NaN;
-  private cachedPrefix = '';
-  private readonly suffix: string;
+  private readonly header: Buffer;
 
   constructor(streamNumber: number, streamType: StreamType) {
-    this.suffix = ` ${(streamNumber & 0xff).toString(16).padStart(2, '0')}${streamType}`;
+    this.header = Buffer.from(
+      `0000-00-00T00:00:00.000000Z ${(streamNumber & 0xff).toString(16).padStart(2, '0')}${streamType} `,
+      'latin1',
+    );
   }
 
   format(micros: TimestampMicros, flag: ' ' | '+'): Buffer {
+    const h = this.header;
     const second = Math.floor(micros / 1_000_000);
     if (second !== this.cachedSecond) {
       const d = new Date(second * 1000);
-      this.cachedPrefix =
+      h.write(
         `${String(d.getUTCFullYear()).padStart(4, '0')}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}` +
-        `T${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}.`;
+          `T${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}`,
+        0,
+        'latin1',
+      );
       this.cachedSecond = second;
     }
-    const frac = String(micros - second * 1_000_000).padStart(6, '0');
-    return Buffer.from(`${this.cachedPrefix}${frac}Z${this.suffix}${flag}`, 'latin1');
+    let frac = micros - second * 1_000_000;
+    for (let i = 25; i >= 20; i--) {
+      h[i] = 0x30 + (frac % 10);
+      frac = Math.floor(frac / 10);
+    }
+    h[h.length - 1] = flag === '+' ? 0x2b : 0x20;
+    return h;
   }
 }
 
+/** Receives output synchronously; it must copy what it keeps (header buffers are reused). */
 export type ByteSink = (bytes: Uint8Array) => void;
 
 export class Timestamper {
@@ -77,8 +92,10 @@ export class Timestamper {
   write(p: Uint8Array, at?: TimestampMicros): void {
     this.at = at ?? Number.NaN;
     let n = this.writeLines(p);
-    n += this.writeCarriageReturns(p.subarray(n));
-    this.buffer(p.subarray(n));
+    if (n === p.length) return;
+    n += this.writeCarriageReturns(n === 0 ? p : p.subarray(n));
+    if (n === p.length) return;
+    this.buffer(n === 0 ? p : p.subarray(n));
   }
 
   /** End of stream: a partial line is closed with `\n`. */
@@ -117,7 +134,7 @@ export class Timestamper {
       idx = p.indexOf(NEWLINE, n);
       if (idx === -1) return n;
       this.sink(this.makeHeader());
-      this.sink(p.subarray(n, idx + 1));
+      this.sink(n === 0 && idx === p.length - 1 ? p : p.subarray(n, idx + 1));
       n = idx + 1;
     }
   }
@@ -144,7 +161,7 @@ export class Timestamper {
       return;
     }
     if (this.bufLen === 0) {
-      const h = this.makeHeader();
+      const h = Buffer.from(this.makeHeader());
       this.buf.push(h);
       this.bufLen += h.length;
     }

@@ -32,7 +32,9 @@ export class TraceBuffer implements TraceSource {
   /** Bytes used in the last block. */
   private used = 0;
   private length = 0;
+  /** CRC-32 of the first `crcLength` bytes; brought up to date when the checksum is read. */
   private crc = 0;
+  private crcLength = 0;
   private limited = false;
   private finished = false;
 
@@ -47,7 +49,23 @@ export class TraceBuffer implements TraceSource {
 
   /** `crc32:%08x` over every byte in the buffer. */
   get checksum(): string {
+    this.updateCrc();
     return `crc32:${(this.crc >>> 0).toString(16).padStart(8, '0')}`;
+  }
+
+  /** Folds the bytes appended since the last read into the CRC, block by block (few native calls). */
+  private updateCrc(): void {
+    let blockStart = 0;
+    for (let i = 0; i < this.blocks.length && this.crcLength < this.length; i++) {
+      const block = this.blocks[i]!;
+      const blockLen = i === this.blocks.length - 1 ? this.used : block.length;
+      const blockEnd = blockStart + blockLen;
+      if (blockEnd > this.crcLength) {
+        this.crc = crc32(block.subarray(this.crcLength - blockStart, blockLen), this.crc);
+        this.crcLength = blockEnd;
+      }
+      blockStart = blockEnd;
+    }
   }
 
   /** True once `output_limit` was reached: later writes are dropped. */
@@ -82,8 +100,13 @@ export class TraceBuffer implements TraceSource {
 
   private append(data: Uint8Array): void {
     if (data.length === 0) return;
-    this.crc = crc32(data, this.crc);
     this.length += data.length;
+    const current = this.blocks[this.blocks.length - 1];
+    if (current && current.length - this.used >= data.length) {
+      current.set(data, this.used);
+      this.used += data.length;
+      return;
+    }
     let offset = 0;
     while (offset < data.length) {
       let block = this.blocks[this.blocks.length - 1];

@@ -61,11 +61,19 @@ function replaceInvalid(buf: Uint8Array): Buffer {
   return Buffer.concat(parts);
 }
 
+/** True for short all-ASCII input (record headers, most log lines): cheaper in JS than a native call. */
+function isShortAscii(buf: Uint8Array): boolean {
+  if (buf.length > 160) return false;
+  for (let i = 0; i < buf.length; i++) if (buf[i]! >= 0x80) return false;
+  return true;
+}
+
 /** A streaming sanitiser: `write` returns valid UTF-8, holding back at most 3 bytes between calls. */
 export class Utf8Sanitizer {
   private pending: Uint8Array | null = null;
 
   write(chunk: Uint8Array): Uint8Array {
+    if (this.pending === null && isShortAscii(chunk)) return chunk;
     let buf = chunk;
     if (this.pending) {
       buf = Buffer.concat([this.pending, chunk]);
