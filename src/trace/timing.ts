@@ -28,7 +28,8 @@ const PHASES: [keyof JobPhaseDurations, string][] = [
 export function formatDuration(ms: number): string {
   const v = Math.max(0, Math.round(ms));
   if (v < 1000) return `${v}ms`;
-  if (v < 60_000) return `${(v / 1000).toFixed(1)}s`;
+  const tenths = Math.round(v / 100);
+  if (tenths < 600) return `${(tenths / 10).toFixed(1)}s`;
   const totalSeconds = Math.round(v / 1000);
   if (totalSeconds < 3600) {
     const m = Math.floor(totalSeconds / 60);
