@@ -2,6 +2,9 @@
 # puts the job's settings before this part and the job's exports and steps after it, then calls
 # _pr_main. Contract: docs/pod-contract.md.
 
+# A cancel that arrives before the handlers below exist still counts.
+trap '_pr_canceled=1' TERM INT
+
 # Paths may be overridden at run time (tests, simulators).
 [ -n "${PODRUNNER_STATUS_DIR:-}" ] && _pr_status_dir=$PODRUNNER_STATUS_DIR
 [ -n "${PODRUNNER_JOB_DIR:-}" ] && _pr_job_dir=$PODRUNNER_JOB_DIR
@@ -9,7 +12,7 @@
 
 _pr_main_pid=$$
 _pr_phase=setup
-_pr_canceled=0
+_pr_canceled=${_pr_canceled:-0}
 _pr_timed_out=0
 _pr_after_timed_out=0
 _pr_steps_done=0

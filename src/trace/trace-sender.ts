@@ -83,6 +83,7 @@ export class TraceSender extends EventEmitter<TraceSenderEvents> {
   private loop: Promise<void> | null = null;
   private stopper = new AbortController();
   private finishing = false;
+  private finished: Promise<FinishOutcome> | null = null;
 
   constructor(options: TraceSenderOptions) {
     super();
@@ -246,7 +247,16 @@ export class TraceSender extends EventEmitter<TraceSenderEvents> {
    * repeated after the server's interval on 202, from offset 0 after 412, and retried with backoff
    * (1 s doubling, capped) up to the retry limit on other failures. Call after the JobTrace finished.
    */
-  async finish(state: FinalJobState, failureReason?: string, exitCode?: number): Promise<FinishOutcome> {
+  finish(state: FinalJobState, failureReason?: string, exitCode?: number): Promise<FinishOutcome> {
+    this.finished ??= this.finalize(state, failureReason, exitCode);
+    return this.finished;
+  }
+
+  private async finalize(
+    state: FinalJobState,
+    failureReason?: string,
+    exitCode?: number,
+  ): Promise<FinishOutcome> {
     this.finishing = true;
     await this.stop();
     if (this.aborted) return { result: 'aborted', attempts: 0 };

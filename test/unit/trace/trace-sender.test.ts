@@ -295,6 +295,17 @@ describe('TraceSender: finish', () => {
     expect(b.clock.pending).toBe(0);
   });
 
+  it('sends the final update once however often finish is called', async () => {
+    const { gitlab, buffer, sender } = setup();
+    buffer.write('x');
+    const [a, b] = await Promise.all([
+      sender.finish('success'),
+      sender.finish('failed', 'script_failure', 1),
+    ]);
+    expect(a).toEqual(b);
+    expect(gitlab.updates.map((u) => u.update.state)).toEqual(['success']);
+  });
+
   it('stops flushing on a 404 and still sends the final PUT', async () => {
     const { gitlab, buffer, sender } = setup();
     buffer.write('abc');
