@@ -375,30 +375,49 @@ export interface MaskingOptions {
   maskAllDefaultTokens?: boolean;
 }
 
-/** Precomputed per job: phrases and prefixes in the order their filters run (longest first). */
+/**
+ * Precomputed once per job and shared by its streams: phrases and prefixes in the order their
+ * filters run (longest first), and the prefilter's index of how they start.
+ */
 export interface MaskingPlan {
   phrases: Buffer[];
   tokenPrefixes: Buffer[];
+  readonly index: PatternIndex;
 }
 
 export function maskingPlan(options: MaskingOptions): MaskingPlan {
-  const phrases = uniqueShortestFirst(options.phrases ?? []).reverse();
-  const prefixes = effectiveTokenPrefixes(options.tokenPrefixes ?? [], options.maskAllDefaultTokens ?? true);
-  return {
-    phrases: phrases.map((p) => Buffer.from(p, 'utf8')),
-    tokenPrefixes: prefixes.reverse().map((p) => Buffer.from(p, 'utf8')),
-  };
+  const phrases = uniqueShortestFirst(options.phrases ?? [])
+    .reverse()
+    .map((p) => Buffer.from(p, 'utf8'));
+  const tokenPrefixes = effectiveTokenPrefixes(
+    options.tokenPrefixes ?? [],
+    options.maskAllDefaultTokens ?? true,
+  )
+    .reverse()
+    .map((p) => Buffer.from(p, 'utf8'));
+  // Filter order in StreamMasker: phrases, the URL filter, token prefixes.
+  const index = new PatternIndex();
+  phrases.forEach((p, i) => {
+    index.add(p, i);
+  });
+  const url = phrases.length;
+  index.add(Buffer.from('?'), url);
+  index.add(Buffer.from('&'), url);
+  tokenPrefixes.forEach((p, i) => {
+    index.add(p, url + 1 + i);
+  });
+  return { phrases, tokenPrefixes, index };
 }
 
 /** Filter indices keyed by the first one, two or three bytes of their patterns. */
-class PatternIndex {
+export class PatternIndex {
   /** Bytes any pattern starts with: the only positions the prefilter looks at closer. */
   readonly gate = new Uint8Array(256);
   /** Patterns of one byte (and the URL filter's `?`/`&`). */
   readonly single = new Uint8Array(256);
-  readonly singleList: number[][] = Array.from({ length: 256 }, () => []);
+  readonly singleList: (number[] | undefined)[] = new Array(256);
   /** Every pattern of 2+ bytes by its first byte (for a chunk's last byte). */
-  readonly firstList: number[][] = Array.from({ length: 256 }, () => []);
+  readonly firstList: (number[] | undefined)[] = new Array(256);
   /** Bitset of the first two bytes of patterns of 2+ bytes. */
   readonly bigramBits = new Uint32Array(65536 / 32);
   /** Two-byte patterns, and longer ones by their first two bytes (for a chunk's last two bytes). */
@@ -412,14 +431,19 @@ class PatternIndex {
       if (!list.includes(index)) list.push(index);
       map.set(key, list);
     };
+    const push = (lists: (number[] | undefined)[], at: number) => {
+      const list = lists[at] ?? [];
+      if (!list.includes(index)) list.push(index);
+      lists[at] = list;
+    };
     const b0 = pattern[0]!;
     this.gate[b0] = 1;
     if (pattern.length === 1) {
       this.single[b0] = 1;
-      if (!this.singleList[b0]!.includes(index)) this.singleList[b0]!.push(index);
+      push(this.singleList, b0);
       return;
     }
-    if (!this.firstList[b0]!.includes(index)) this.firstList[b0]!.push(index);
+    push(this.firstList, b0);
     const bigram = (b0 << 8) | pattern[1]!;
     this.bigramBits[bigram >>> 5]! |= 1 << (bigram & 31);
     if (pattern.length === 2) add(this.byBigram, bigram);
@@ -437,7 +461,7 @@ class PatternIndex {
  */
 export class StreamMasker {
   private readonly filters: Filter[];
-  private readonly index = new PatternIndex();
+  private readonly index: PatternIndex;
   private readonly hit: Uint8Array;
   private hits = 0;
   private idle = true;
@@ -448,15 +472,7 @@ export class StreamMasker {
       new UrlParamFilter(),
       ...plan.tokenPrefixes.map((p) => new TokenPrefixFilter(p)),
     ];
-    plan.phrases.forEach((p, i) => {
-      this.index.add(p, i);
-    });
-    const url = plan.phrases.length;
-    this.index.add(Buffer.from('?'), url);
-    this.index.add(Buffer.from('&'), url);
-    plan.tokenPrefixes.forEach((p, i) => {
-      this.index.add(p, url + 1 + i);
-    });
+    this.index = plan.index;
     this.hit = new Uint8Array(this.filters.length);
   }
 
