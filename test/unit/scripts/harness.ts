@@ -105,6 +105,8 @@ export interface RunOptions {
   onSpawn?: (pid: number) => void;
   /** Leave processes the job started in the background alone (the test ends them). */
   leaveGroup?: boolean;
+  /** Every chunk of output as it arrives. */
+  onData?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
 }
 
 /** Runs `argv` (a shell plus the script, or the rendered command) until it exits. */
@@ -121,6 +123,7 @@ export function run(pod: Pod, argv: string[], options: RunOptions = {}): Promise
     let stderr = '';
     let canceled = false;
     child.stdout.on('data', (d: Buffer) => {
+      options.onData?.('stdout', d);
       stdout += d.toString('utf8');
       if (options.cancelWhen && !canceled && stdout.includes(options.cancelWhen)) {
         canceled = true;
@@ -128,6 +131,7 @@ export function run(pod: Pod, argv: string[], options: RunOptions = {}): Promise
       }
     });
     child.stderr.on('data', (d: Buffer) => {
+      options.onData?.('stderr', d);
       stderr += d.toString('utf8');
     });
     child.on('error', reject);
