@@ -18,8 +18,9 @@ _pr_after_timed_out=0
 _pr_steps_done=0
 _pr_woke=0
 _pr_child=
-_pr_watchdog=
-_pr_killer=
+_pr_stopping=0
+_pr_step_timer=
+_pr_grace_timer=
 _pr_rc=0
 
 # Unix time for section markers: date, or awk where there is no date.
@@ -37,26 +38,39 @@ _pr_stage_title() { printf '\033[0K\033[36;1m%s\033[0;m\033[0;m\n' "$1"; }
 _pr_warning() { printf '\033[0;33mWARNING: %s\033[0;m\n' "$1"; }
 _pr_bool() { if [ "$1" = 1 ]; then echo true; else echo false; fi; }
 
-# Descendants of process $1, from /proc (no ps, setsid or job control needed).
+# Descendants of process $1, from /proc (no ps, setsid or job control needed): through the
+# per-thread `children` lists where the kernel has them, else by scanning every process's parent.
+if [ -r "/proc/$$/task/$$/children" ]; then _pr_proc_children=1; else _pr_proc_children=0; fi
 _pr_descendants() {
-  _pr_map=
-  for _pr_f in /proc/[0-9]*/stat; do
-    { read -r _pr_l <"$_pr_f"; } 2>/dev/null || continue
-    _pr_p=${_pr_f#/proc/}
-    _pr_r=${_pr_l##*) }
-    _pr_r=${_pr_r#* }
-    _pr_map="$_pr_map ${_pr_p%/stat}:${_pr_r%% *}"
-  done
   _pr_found=
   _pr_frontier=$1
+  if [ "$_pr_proc_children" = 0 ]; then
+    _pr_map=
+    for _pr_f in /proc/[0-9]*/stat; do
+      { read -r _pr_l <"$_pr_f"; } 2>/dev/null || continue
+      _pr_p=${_pr_f#/proc/}
+      _pr_r=${_pr_l##*) }
+      _pr_r=${_pr_r#* }
+      _pr_map="$_pr_map ${_pr_p%/stat}:${_pr_r%% *}"
+    done
+  fi
   while [ -n "$_pr_frontier" ]; do
     _pr_next=
-    for _pr_e in $_pr_map; do
-      for _pr_q in $_pr_frontier; do
-        [ "${_pr_e#*:}" = "$_pr_q" ] && _pr_next="$_pr_next ${_pr_e%%:*}"
-      done
+    for _pr_q in $_pr_frontier; do
+      if [ "$_pr_proc_children" = 1 ]; then
+        for _pr_t in /proc/"$_pr_q"/task/*/children; do
+          _pr_k=
+          { read -r _pr_k <"$_pr_t"; } 2>/dev/null
+          _pr_next="$_pr_next $_pr_k"
+        done
+      else
+        for _pr_e in $_pr_map; do
+          [ "${_pr_e#*:}" = "$_pr_q" ] && _pr_next="$_pr_next ${_pr_e%%:*}"
+        done
+      fi
     done
-    _pr_found="$_pr_found$_pr_next"
+    case $_pr_next in *[0-9]*) ;; *) _pr_next= ;; esac
+    _pr_found="$_pr_found $_pr_next"
     _pr_frontier=$_pr_next
   done
   echo $_pr_found
@@ -68,45 +82,39 @@ _pr_kill_tree() {
   kill "-$1" "$2" $_pr_tree 2>/dev/null
 }
 
-# Helpers (watchdog, killer) sleep in the background; SIGTERM makes them stop their sleep and exit.
-_pr_stop_helper() {
+# A timer: a background sleep that sends signal $2 to this shell after $1 seconds (its pid: $!).
+# Only the main flow starts background processes; trap handlers never do, so $! is always ours.
+_pr_start_timer() {
+  (sleep "$1" && kill "-$2" "$_pr_main_pid") </dev/null >/dev/null 2>&1 9>&- &
+}
+
+# Stops timer $1 for good: frozen first (so it cannot fork), then killed with its sleep. Signals
+# that a shell can trap may be lost in a subshell that has not set its own traps yet; these cannot.
+_pr_stop_timer() {
   [ -n "$1" ] || return 0
-  kill -TERM "$1" 2>/dev/null
+  kill -STOP "$1" 2>/dev/null
+  _pr_tree=$(_pr_descendants "$1")
+  kill -KILL "$1" $_pr_tree 2>/dev/null
   wait "$1" 2>/dev/null
 }
 
-# Send signal $2 to this shell after $1 seconds.
-_pr_watch() {
-  (
-    trap 'kill "$_pr_s" 2>/dev/null; exit 0' TERM
-    sleep "$1" &
-    _pr_s=$!
-    wait "$_pr_s" && kill "-$2" "$_pr_main_pid"
-  ) </dev/null >/dev/null 2>&1 9>&- &
-  _pr_watchdog=$!
-}
-
-# Stop the running step: SIGTERM to its processes now, SIGKILL to what is left after the grace.
-_pr_stop_step() {
+# Stop the running step: SIGTERM to its processes now; _pr_run then arms the grace timer after
+# which what is left gets SIGKILL (a SIGTERM can be lost, a SIGKILL cannot).
+_pr_request_stop() {
   [ -n "$_pr_child" ] || return 0
+  _pr_stopping=1
   _pr_kill_tree TERM "$_pr_child"
-  (
-    trap 'kill "$_pr_s" 2>/dev/null; exit 0' TERM
-    sleep "$_pr_kill_grace" &
-    _pr_s=$!
-    wait "$_pr_s" && _pr_kill_tree KILL "$_pr_child"
-  ) </dev/null >/dev/null 2>&1 9>&- &
-  _pr_killer=$!
 }
 
-# SIGTERM is a cancel: it stops the user steps (not after_script); USR1/USR2 are the watchdogs.
+# SIGTERM is a cancel: it stops the user steps (not after_script); USR1/USR2 are the step timers,
+# ALRM the end of the grace after which a stopped step is killed.
 _pr_on_term() {
   _pr_woke=1
   case $_pr_phase in
   setup | between) [ "$_pr_steps_done" = 1 ] || _pr_canceled=1 ;;
   step) if [ "$_pr_canceled$_pr_timed_out" = 00 ]; then
     _pr_canceled=1
-    _pr_stop_step
+    _pr_request_stop
   fi ;;
   esac
 }
@@ -114,41 +122,64 @@ _pr_on_step_alarm() {
   _pr_woke=1
   if [ "$_pr_phase" = step ] && [ "$_pr_canceled$_pr_timed_out" = 00 ]; then
     _pr_timed_out=1
-    _pr_stop_step
+    _pr_request_stop
   fi
 }
 _pr_on_after_alarm() {
   _pr_woke=1
   if [ "$_pr_phase" = after ] && [ "$_pr_after_timed_out" = 0 ]; then
     _pr_after_timed_out=1
-    _pr_stop_step
+    _pr_request_stop
   fi
+}
+_pr_on_grace() {
+  _pr_woke=1
+  [ -n "$_pr_child" ] && _pr_kill_tree KILL "$_pr_child"
+  return 0
 }
 
 # Run function $3 as phase $1 in a fresh subshell (fd 9 closed, stdin /dev/null) for at most $2
-# seconds; its watchdog signals $4. Sets _pr_rc.
+# seconds; its timer signals $4. Sets _pr_rc.
 _pr_run() {
+  # Do not even start a user step once it is canceled.
+  if [ "$1" = step ] && [ "$_pr_canceled" = 1 ]; then
+    _pr_rc=1
+    return 0
+  fi
   _pr_phase=$1
-  _pr_killer=
+  _pr_stopping=0
+  _pr_grace_timer=
   (
     trap 'exit 1' TERM
     "$3"
   ) </dev/null 9>&- &
   _pr_child=$!
-  _pr_watch "$2" "$4"
+  _pr_start_timer "$2" "$4"
+  _pr_step_timer=$!
+  # A cancel that came in while the step was being started could not stop it: do it now.
+  if [ "$1" = step ] && [ "$_pr_canceled$_pr_timed_out" != 00 ]; then _pr_request_stop; fi
   while :; do
     _pr_woke=0
+    if [ "$_pr_stopping" = 1 ] && [ -z "$_pr_grace_timer" ]; then
+      _pr_start_timer "$_pr_kill_grace" ALRM
+      _pr_grace_timer=$!
+    fi
     wait "$_pr_child"
     _pr_rc=$?
-    # A trapped signal interrupts wait: wait again while the step is still there.
-    if [ "$_pr_woke" = 1 ] && kill -0 "$_pr_child" 2>/dev/null; then continue; fi
+    [ "$_pr_woke" = 1 ] || break
+    # A trapped signal interrupts wait: wait again while the step is still there. If it ended
+    # meanwhile, its status may still be waiting for us (127: this wait already returned it).
+    if kill -0 "$_pr_child" 2>/dev/null; then continue; fi
+    wait "$_pr_child" 2>/dev/null
+    _pr_again=$?
+    case $_pr_again in 127 | -* | '') ;; *) _pr_rc=$_pr_again ;; esac
     break
   done
   _pr_child=
-  _pr_stop_helper "$_pr_watchdog"
-  _pr_watchdog=
-  _pr_stop_helper "$_pr_killer"
-  _pr_killer=
+  _pr_stop_timer "$_pr_step_timer"
+  _pr_stop_timer "$_pr_grace_timer"
+  _pr_step_timer=
+  _pr_grace_timer=
   _pr_phase=between
 }
 
@@ -222,6 +253,7 @@ _pr_main() {
   trap _pr_on_term TERM INT
   trap _pr_on_step_alarm USR1
   trap _pr_on_after_alarm USR2
+  trap _pr_on_grace ALRM
   # Hand-off: the uploader sees this shell (and only it) holding build.alive open.
   if [ -d "$_pr_status_dir" ]; then
     exec 9<>"$_pr_status_dir/build.alive"
@@ -240,6 +272,9 @@ _pr_main() {
   # Close the last marker's line: the log is line-based from here on.
   [ "$_pr_sections" = 1 ] && printf '\n'
   _pr_phase=finished
+  # An exit status is 0-255 (some shells report -1 for a child they have lost track of).
+  case $_pr_rc in '' | *[!0-9]*) _pr_rc=1 ;; esac
+  [ "$_pr_rc" -le 255 ] || _pr_rc=1
   # A step that ended by itself with 0 was neither timed out nor canceled.
   if [ "$_pr_rc" = 0 ]; then
     _pr_timed_out=0

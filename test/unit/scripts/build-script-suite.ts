@@ -288,6 +288,24 @@ export function buildScriptSuite(shell: Shell): void {
       expect(r.buildExit).toBe(`${r.exitCode}\n`);
     });
 
+    it('does not lose a SIGTERM that arrives while the user step is being started', async () => {
+      const r = await runJob(
+        shell,
+        {
+          // The warning is printed just before the step starts: the cancel lands in that window.
+          variables: [{ key: 'RUNNER_SCRIPT_TIMEOUT', value: 'soon' }],
+          script: ['sleep 20', 'echo never'],
+          afterScript: ['echo "after: $CI_JOB_STATUS"'],
+        },
+        { cancelWhen: 'Ignoring malformed' },
+      );
+      expect(r.termination).toEqual({ exit_code: r.exitCode, timed_out: false, canceled: true });
+      expect(r.exitCode).not.toBe(0);
+      expect(plain(r.stdout)).not.toContain('\nnever');
+      expect(plain(r.stdout)).toContain('after: canceled');
+      expect(r.elapsedMs).toBeLessThan(15_000);
+    });
+
     it('traces commands with CI_DEBUG_TRACE and warns that secrets may show', async () => {
       const r = await runJob(shell, {
         debugTrace: true,
