@@ -148,6 +148,9 @@ export const jobPayloadSchema = z.object({
     project_id: z.number().int(),
     project_name: z.string(),
     project_full_path: z.string().nullish(),
+    /** The project's namespace and top-level group ids (pod labels `project.runner.gitlab.com/*`). */
+    namespace_id: z.number().int().nullish(),
+    root_namespace_id: z.number().int().nullish(),
     pipeline_id: z.number().int().nullish(),
     time_in_queue_seconds: z.number().nullish(),
   }),
