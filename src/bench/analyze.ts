@@ -4,7 +4,7 @@ import type { JobTimes } from './job-times.ts';
 import type { LevelPlan } from './plan.ts';
 import type { ProcSample } from './proc-sampler.ts';
 import type { Latencies, LevelResult } from './report.ts';
-import { peakOverlap, rateIn, summarize } from './stats.ts';
+import { peakOverlap, summarize } from './stats.ts';
 
 export interface LevelObservations {
   plan: LevelPlan;
@@ -62,6 +62,18 @@ function latencies(measured: readonly JobTimes[]): Latencies {
   };
 }
 
+/**
+ * Events per second after the first `skip` events: (events after them) ÷ (last − the skip-th). Without a
+ * warm-up, (n − 1) ÷ (last − first). Null when there is no span to divide by. `times` ascending.
+ */
+export function cycleRate(times: readonly number[], skip: number): number | null {
+  const from = skip > 0 ? times[skip - 1] : times[0];
+  const to = times[times.length - 1];
+  const count = skip > 0 ? times.length - skip : times.length - 1;
+  if (from === undefined || to === undefined || count < 1 || !(to > from)) return null;
+  return count / ((to - from) / 1000);
+}
+
 function sum(counts: Record<string, number>): number {
   let n = 0;
   for (const v of Object.values(counts)) n += v;
@@ -90,43 +102,21 @@ export function analyzeLevel(o: LevelObservations): LevelResult {
   const finished = o.jobs.filter((j) => j.status !== undefined && finalStatuses.has(j.status));
   const succeeded = finished.filter((j) => j.status === 'success').length;
 
-  // Rates: over the steady window, from the first measured acceptance (or the first completion, if later:
-  // before it no slot has been handed on yet) to the last acceptance (after it the queue is empty and
-  // the slots drain). A window too short for that falls back to first acceptance → last final state.
+  // Rates count whole cycles: jobs ÷ the time from the warm-up's last event to the last event. Measuring
+  // from the first measured event instead would count one wave too many when jobs end in waves (every
+  // slot refilled at once): N waves span N − 1 cycles. With a continuous stream of starts both agree.
   const acceptTimes = accepted.map((j) => j.acceptedAt as number);
-  const finishTimes = finished.map((j) => j.finishedAt).filter((t): t is number => t !== undefined);
-  const firstMeasured = measured[0]?.acceptedAt;
+  const finishTimes = finished
+    .map((j) => j.finishedAt)
+    .filter((t): t is number => t !== undefined)
+    .sort((a, b) => a - b);
+  const startsPerSecond = cycleRate(acceptTimes, warmup);
+  const jobsPerSecond = cycleRate(finishTimes, warmup);
   const lastAccepted = acceptTimes[acceptTimes.length - 1];
-  const firstFinish = finishTimes.length > 0 ? Math.min(...finishTimes) : undefined;
-  const lastFinish = finishTimes.length > 0 ? Math.max(...finishTimes) : undefined;
-
-  let startsPerSecond: number | null = null;
-  if (firstMeasured !== undefined && lastAccepted !== undefined && measured.length >= 2) {
-    const seconds = (lastAccepted - firstMeasured) / 1000;
-    if (seconds > 0) startsPerSecond = (measured.length - 1) / seconds;
-  }
-
-  let windowFrom: number | undefined;
-  let windowTo: number | undefined;
-  let jobsPerSecond: number | null = null;
-  if (firstMeasured !== undefined && lastAccepted !== undefined && firstFinish !== undefined) {
-    const from = Math.max(firstMeasured, firstFinish);
-    const rate = rateIn(finishTimes, from, lastAccepted);
-    const completions = finishTimes.filter((t) => t >= from && t <= lastAccepted).length;
-    if (rate !== undefined && completions >= 10) {
-      windowFrom = from;
-      windowTo = lastAccepted;
-      jobsPerSecond = rate;
-    }
-  }
-  if (jobsPerSecond === null && acceptTimes[0] !== undefined && lastFinish !== undefined) {
-    const seconds = (lastFinish - acceptTimes[0]) / 1000;
-    if (seconds > 0 && finishTimes.length > 0) {
-      windowFrom = acceptTimes[0];
-      windowTo = lastFinish;
-      jobsPerSecond = finishTimes.length / seconds;
-    }
-  }
+  const lastFinish = finishTimes[finishTimes.length - 1];
+  // the steady window: warm-up over → the queue is empty (the last job accepted)
+  const windowFrom = warmup > 0 ? acceptTimes[warmup - 1] : acceptTimes[0];
+  const windowTo = lastAccepted;
 
   const intervals = accepted.map((j) => ({
     start: j.acceptedAt as number,

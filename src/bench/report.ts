@@ -78,17 +78,20 @@ export const levelSchema = z.object({
   error: z.string().nullable(),
   /** Pipeline created → last final state. */
   wallSeconds: z.number().nonnegative(),
-  /** The steady window the rates are taken over: first measured job accepted → last job accepted. */
+  /** The steady window: the last warm-up job accepted → the last job accepted (the queue is empty). */
   windowSeconds: z.number().nonnegative(),
-  /** Measured jobs accepted per second in the window: how fast the manager took jobs once warmed up. */
+  /**
+   * Jobs accepted per second once warmed up: measured jobs ÷ (last acceptance − last warm-up acceptance).
+   * How fast the manager took jobs; at high levels its intake limit.
+   */
   startsPerSecond: z.number().nonnegative().nullable(),
-  /** Jobs reaching their final state per second in the window. */
+  /** Jobs finished per second once warmed up: measured jobs ÷ (last final state − warm-up's last). */
   jobsPerSecond: z.number().nonnegative().nullable(),
   /** `concurrency / job duration`: what a manager with no overhead would sustain. */
   idealJobsPerSecond: z.number().nonnegative(),
   /** Most jobs running at once (accepted and not final at GitLab). */
   peakRunning: z.number().int().nonnegative(),
-  /** Time-weighted mean of jobs running at once over the window. */
+  /** Time-weighted mean of jobs running at once over the steady window. */
   meanRunning: z.number().nonnegative().nullable(),
   latencyMs: latenciesSchema,
   manager: z.object({

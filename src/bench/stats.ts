@@ -61,12 +61,3 @@ export function peakOverlap(intervals: ReadonlyArray<{ start: number; end: numbe
   }
   return peak;
 }
-
-/** Events per second over [from, to]: how many of `times` fall in it, divided by its length. */
-export function rateIn(times: readonly number[], from: number, to: number): number | undefined {
-  const seconds = (to - from) / 1000;
-  if (!(seconds > 0)) return undefined;
-  let n = 0;
-  for (const t of times) if (t >= from && t <= to) n++;
-  return n / seconds;
-}

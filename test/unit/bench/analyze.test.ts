@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { analyzeLevel, countsSince } from '../../../src/bench/analyze.ts';
+import { analyzeLevel, countsSince, cycleRate } from '../../../src/bench/analyze.ts';
 import type { JobTimes } from '../../../src/bench/job-times.ts';
 import { observations, syntheticJobs } from './fixtures.ts';
 
@@ -105,5 +105,24 @@ describe('analyzeLevel', () => {
 describe('countsSince', () => {
   it('subtracts the counters at the level’s start, dropping what did not move', () => {
     expect(countsSince({ a: 1, b: 5 }, { a: 4, b: 5, c: 2 })).toEqual({ a: 3, c: 2 });
+  });
+});
+
+describe('cycleRate', () => {
+  it('does not count a wave too many when jobs end in waves', () => {
+    // three waves of 100 after a warm-up wave, 5 s apart: 20 per second, not 30
+    const waves = [0, 5000, 10_000, 15_000].flatMap((t) =>
+      Array.from({ length: 100 }, (_, i) => t + i * 0.01),
+    );
+    expect(cycleRate(waves, 100)).toBeCloseTo(20, 0);
+  });
+
+  it('measures a continuous stream at its rate, with or without a warm-up', () => {
+    const stream = Array.from({ length: 101 }, (_, i) => i * 10); // 100 per second
+    expect(cycleRate(stream, 0)).toBeCloseTo(100, 6);
+    expect(cycleRate(stream, 50)).toBeCloseTo(100, 6);
+    expect(cycleRate([5], 0)).toBeNull();
+    expect(cycleRate([5, 5], 1)).toBeNull();
+    expect(cycleRate([], 0)).toBeNull();
   });
 });

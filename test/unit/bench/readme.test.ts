@@ -20,7 +20,10 @@ describe('README "Benchmarking"', () => {
   });
 
   it.each(commands)('`%s` parses', (line) => {
-    const argv = line.replace(/^npx podrunner bench\s*/, '').split(/\s+/).filter(Boolean);
+    const argv = line
+      .replace(/^npx podrunner bench\s*/, '')
+      .split(/\s+/)
+      .filter(Boolean);
     const command = benchCommand().exitOverride();
     const parsed = command.parseOptions(argv);
     expect(parsed.unknown).toEqual([]);

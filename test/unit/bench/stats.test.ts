@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { peakOverlap, percentile, percentileOfSorted, rateIn, summarize } from '../../../src/bench/stats.ts';
+import { peakOverlap, percentile, percentileOfSorted, summarize } from '../../../src/bench/stats.ts';
 
 describe('percentiles (nearest rank)', () => {
   it('picks a measured sample: the smallest that p% of the samples do not exceed', () => {
@@ -55,12 +55,5 @@ describe('peakOverlap', () => {
         { start: 5, end: 10 },
       ]),
     ).toBe(1);
-  });
-});
-
-describe('rateIn', () => {
-  it('divides the events inside the span by its length in seconds', () => {
-    expect(rateIn([0, 500, 1000, 1500, 3000], 0, 2000)).toBe(2);
-    expect(rateIn([1, 2], 5, 5)).toBeUndefined();
   });
 });
