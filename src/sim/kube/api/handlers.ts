@@ -214,7 +214,7 @@ export async function handleResource(
   switch (verb) {
     case 'get': {
       if (subresource === 'log' && def.resource === 'pods') {
-        serveLogs(registry, ctx.logs, ctx.faults, req, res, namespace, name!, query);
+        serveLogs(registry, ctx.logs, ctx.faults, res, namespace, name!, query);
         return;
       }
       if (subresource !== undefined && subresource !== 'status') throw methodNotAllowed();
@@ -271,7 +271,7 @@ export async function handleResource(
         representation.kind === 'table' ? includeObjectOf(query.get('includeObject')) : 'Metadata';
       if (verb === 'watch') {
         const sendInitialEvents = parseBool(query.get('sendInitialEvents'));
-        serveWatch(registry, ctx.faults, ctx.watch, req, res, {
+        serveWatch(registry, ctx.faults, ctx.watch, res, {
           def,
           namespace,
           selection,

@@ -2,7 +2,7 @@
 // (the container's state in the pod status decides between logs and the 400 `… is waiting to start: …`
 // family), then the log itself: `tailLines`, `sinceTime`/`sinceSeconds`, `timestamps` (nine fraction
 // digits), `limitBytes` (mid-line), `follow` until the run ends, and injected stream drops.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { V1ContainerStatus } from '@kubernetes/client-node';
 import type { PodObject, Wire } from '../kubelet-store.ts';
 import type { FaultInjector } from './faults.ts';
@@ -167,7 +167,6 @@ export function serveLogs(
   registry: Registry,
   logs: LogStore,
   faults: FaultInjector,
-  req: IncomingMessage,
   res: ServerResponse,
   namespace: string,
   name: string,
@@ -200,7 +199,6 @@ export function serveLogs(
     if (reset) res.destroy();
     else if (!res.writableEnded) res.end();
   };
-  req.on('close', () => finish());
   res.on('close', () => finish());
 
   const emit = (text: Buffer): boolean => {

@@ -146,10 +146,11 @@ function requestTimeoutMs(query: URLSearchParams): number | undefined {
   return Number(m[1]) * factor;
 }
 
-function delay(ms: number, req: IncomingMessage): Promise<boolean> {
+/** Waits `ms`; false when the client went away first. */
+function delay(ms: number, res: ServerResponse): Promise<boolean> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(true), ms);
-    req.once('close', () => {
+    res.once('close', () => {
       clearTimeout(timer);
       resolve(false);
     });
@@ -179,7 +180,7 @@ async function injectFault(
     case 504:
     case 'timeout': {
       const wait = Math.min(fault.delayMs ?? 60_000, requestTimeoutMs(query) ?? Number.POSITIVE_INFINITY);
-      if (await delay(wait, req)) {
+      if (await delay(wait, res)) {
         sendError(
           res,
           serverTimeout('request did not complete within requested timeout - context deadline exceeded'),
@@ -190,8 +191,8 @@ async function injectFault(
     }
     case 'hang':
       if (fault.delayMs !== undefined) {
-        if (await delay(fault.delayMs, req)) res.destroy();
-      } else await delay(2 ** 31 - 1, req);
+        if (await delay(fault.delayMs, res)) res.destroy();
+      } else await delay(2 ** 31 - 1, res);
       return;
   }
 }

@@ -3,7 +3,7 @@
 // 200 stream) when that version is older than the history, selector transitions as ADDED/DELETED,
 // BOOKMARKs when allowed, Tables for `kubectl get -w`, and a server-side end at the deadline (the
 // client's `timeoutSeconds`, else 30–60 minutes, or sooner when faults say so).
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { FaultInjector } from './faults.ts';
 import type { Representation } from './http/negotiate.ts';
 import type { Registry, Selection } from './registry.ts';
@@ -39,7 +39,6 @@ export function serveWatch(
   registry: Registry,
   faults: FaultInjector,
   settings: WatchSettings,
-  req: IncomingMessage,
   res: ServerResponse,
   request: WatchRequest,
 ): void {
@@ -62,7 +61,6 @@ export function serveWatch(
     unsubscribe?.();
     if (!res.writableEnded) res.end();
   };
-  req.on('close', finish);
   res.on('close', finish);
 
   const write = (line: string) => {
