@@ -74,8 +74,11 @@ export async function startSimKube(options: StartSimKubeOptions = {}): Promise<S
   let kubelet: KubeletHandle | undefined;
   const stopServer = () =>
     new Promise<void>((resolve) => {
+      api.endStreams();
       server.close(() => resolve());
-      server.closeAllConnections();
+      // idle keep-alive connections go now; ended streams finish writing first
+      server.closeIdleConnections();
+      setTimeout(() => server.closeAllConnections(), 1000).unref();
     });
   try {
     if (options.runtime && options.kubelet) {

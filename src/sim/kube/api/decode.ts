@@ -92,7 +92,7 @@ export function decodeObject(
     );
   }
   const unknown: string[] = [];
-  const typeError = walk(value, model, '', model, unknown);
+  const typeError = walk(value, model, '', '', model, unknown);
   if (typeError) throw badRequest(`${prefix}: ${typeError}`);
   if (validation === 'Strict' && unknown.length > 0) {
     throw badRequest(
@@ -109,21 +109,47 @@ export function fieldValidationOf(value: string | null): FieldValidation {
   throw badRequest(`fieldValidation must be one of "Ignore", "Warn", or "Strict", got "${value}"`);
 }
 
+type Descriptor =
+  | { kind: 'string' | 'number' | 'boolean' | 'Date' | 'any' | 'IntOrString' | 'unknownModel' }
+  | { kind: 'array'; element: string }
+  | { kind: 'map'; element: string }
+  | { kind: 'model'; attributes: Map<string, string> };
+
+const descriptors = new Map<string, Descriptor>();
+
+/** What a generated type name means, worked out once per type. */
+function describe(type: string): Descriptor {
+  let d = descriptors.get(type);
+  if (d) return d;
+  const arrayOf = /^Array<(.+)>$/.exec(type);
+  const mapOf = /^\{ \[key: string\]: (.+); \}$/.exec(type);
+  if (['string', 'number', 'boolean', 'Date', 'any', 'IntOrString'].includes(type))
+    d = { kind: type as 'string' };
+  else if (arrayOf) d = { kind: 'array', element: arrayOf[1]! };
+  else if (mapOf) d = { kind: 'map', element: mapOf[1]! };
+  else {
+    const model = modelTable[type];
+    d =
+      model && typeof model.getAttributeTypeMap === 'function'
+        ? { kind: 'model', attributes: new Map(model.getAttributeTypeMap().map((a) => [a.baseName, a.type])) }
+        : { kind: 'unknownModel' };
+  }
+  descriptors.set(type, d);
+  return d;
+}
+
 /** Returns the Go-style type error, or undefined. Collects unknown field paths. */
 function walk(
   value: unknown,
   type: string,
   path: string,
+  fieldName: string,
   parentModel: string,
   unknown: string[],
 ): string | undefined {
   if (value === null || value === undefined) return undefined;
-  const fieldName =
-    path
-      .replace(/\[\d+\]$/, '')
-      .split('.')
-      .pop() ?? '';
-  switch (type) {
+  const d = describe(type);
+  switch (d.kind) {
     case 'string':
       if (typeof value === 'string') return undefined;
       if (typeof value === 'number' && quantityFields.has(fieldName)) return undefined;
@@ -138,51 +164,56 @@ function walk(
         return `parsing time "${value}" as "2006-01-02T15:04:05Z07:00": cannot parse "${value}" as "2006"`;
       return undefined;
     case 'any':
+    case 'unknownModel':
       return undefined;
     case 'IntOrString':
       return typeof value === 'number' || typeof value === 'string'
         ? undefined
         : mismatch(value, parentModel, path, 'intstr.IntOrString');
-  }
-  const arrayOf = /^Array<(.+)>$/.exec(type);
-  if (arrayOf) {
-    if (!Array.isArray(value)) return mismatch(value, parentModel, path, `[]${goTypeOf(arrayOf[1]!)}`);
-    for (let i = 0; i < value.length; i++) {
-      const err = walk(value[i], arrayOf[1]!, `${path}[${i}]`, parentModel, unknown);
-      if (err) return err;
-    }
-    return undefined;
-  }
-  const mapOf = /^\{ \[key: string\]: (.+); \}$/.exec(type);
-  if (mapOf) {
-    if (!isPlainObject(value)) return mismatch(value, parentModel, path, `map[string]${goTypeOf(mapOf[1]!)}`);
-    const elementType = mapOf[1] === 'string' && quantityMaps.has(fieldName) ? 'Quantity' : mapOf[1]!;
-    for (const [key, child] of Object.entries(value)) {
-      if (elementType === 'Quantity') {
-        if (typeof child !== 'string' && typeof child !== 'number' && child !== null)
-          return `quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`;
-        continue;
+    case 'array': {
+      if (!Array.isArray(value)) return mismatch(value, parentModel, path, `[]${goTypeOf(d.element)}`);
+      for (let i = 0; i < value.length; i++) {
+        const err = walk(value[i], d.element, `${path}[${i}]`, fieldName, parentModel, unknown);
+        if (err) return err;
       }
-      const err = walk(child, elementType, `${path}.${key}`, parentModel, unknown);
-      if (err) return err;
+      return undefined;
     }
-    return undefined;
-  }
-  const model = modelTable[type];
-  if (!model || typeof model.getAttributeTypeMap !== 'function') return undefined;
-  if (!isPlainObject(value)) return mismatch(value, parentModel, path, goTypeOf(type));
-  const attributes = model.getAttributeTypeMap();
-  for (const [key, child] of Object.entries(value)) {
-    const attribute = attributes.find((a) => a.baseName === key);
-    const childPath = path === '' ? key : `${path}.${key}`;
-    if (!attribute) {
-      if (!(path === '' && (key === 'kind' || key === 'apiVersion'))) unknown.push(childPath);
-      continue;
+    case 'map': {
+      if (!isPlainObject(value))
+        return mismatch(value, parentModel, path, `map[string]${goTypeOf(d.element)}`);
+      if (d.element === 'string') {
+        const quantities = quantityMaps.has(fieldName);
+        for (const [key, child] of Object.entries(value)) {
+          if (typeof child === 'string' || child === null) continue;
+          if (quantities) {
+            if (typeof child === 'number') continue;
+            return `quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`;
+          }
+          return mismatch(child, parentModel, `${path}.${key}`, 'string');
+        }
+        return undefined;
+      }
+      for (const [key, child] of Object.entries(value)) {
+        const err = walk(child, d.element, `${path}.${key}`, key, parentModel, unknown);
+        if (err) return err;
+      }
+      return undefined;
     }
-    const err = walk(child, attribute.type, childPath, type, unknown);
-    if (err) return err;
+    case 'model': {
+      if (!isPlainObject(value)) return mismatch(value, parentModel, path, goTypeOf(type));
+      for (const key in value) {
+        const attributeType = d.attributes.get(key);
+        const childPath = path === '' ? key : `${path}.${key}`;
+        if (attributeType === undefined) {
+          if (!(path === '' && (key === 'kind' || key === 'apiVersion'))) unknown.push(childPath);
+          continue;
+        }
+        const err = walk(value[key], attributeType, childPath, key, type, unknown);
+        if (err) return err;
+      }
+      return undefined;
+    }
   }
-  return undefined;
 }
 
 function mismatch(value: unknown, parentModel: string, path: string, goType: string): string {

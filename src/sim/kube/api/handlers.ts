@@ -7,6 +7,7 @@ import type { FaultInjector, Verb } from './faults.ts';
 import { negotiate, type Representation } from './http/negotiate.ts';
 import { readBody, sendJson, sendStatus } from './http/respond.ts';
 import type { Route } from './http/route.ts';
+import type { OpenStreams } from './http/streams.ts';
 import { parseBool, serveLogs } from './log-endpoint.ts';
 import type { LogStore } from './logs.ts';
 import { patchTypeOf } from './patch.ts';
@@ -39,6 +40,7 @@ export interface HandlerContext {
   logs: LogStore;
   faults: FaultInjector;
   watch: WatchSettings;
+  streams: OpenStreams;
 }
 
 type ResourceRoute = Extract<Route, { kind: 'resource' }>;
@@ -214,7 +216,7 @@ export async function handleResource(
   switch (verb) {
     case 'get': {
       if (subresource === 'log' && def.resource === 'pods') {
-        serveLogs(registry, ctx.logs, ctx.faults, res, namespace, name!, query);
+        serveLogs(registry, ctx.logs, ctx.faults, ctx.streams, res, namespace, name!, query);
         return;
       }
       if (subresource !== undefined && subresource !== 'status') throw methodNotAllowed();
@@ -271,7 +273,7 @@ export async function handleResource(
         representation.kind === 'table' ? includeObjectOf(query.get('includeObject')) : 'Metadata';
       if (verb === 'watch') {
         const sendInitialEvents = parseBool(query.get('sendInitialEvents'));
-        serveWatch(registry, ctx.faults, ctx.watch, res, {
+        serveWatch(registry, ctx.faults, ctx.watch, ctx.streams, res, {
           def,
           namespace,
           selection,

@@ -15,9 +15,9 @@ import type { LogStore } from './logs.ts';
 import { bindPod, writePodStatus } from './pod-actions.ts';
 import type { Registry } from './registry.ts';
 import { ApiError } from './status.ts';
+import { deepCopy } from './types.ts';
 
 export function createKubeletStore(registry: Registry, logs: LogStore, events: EventRecorder): KubeletStore {
-  const copy = <T>(obj: T): T => structuredClone(obj);
   return {
     watchPods(listener: (type: PodEventType, pod: PodObject) => void): () => void {
       for (const entry of registry.store.list('pods', '')) listener('ADDED', entry.clone(true) as PodObject);
@@ -49,8 +49,8 @@ export function createKubeletStore(registry: Registry, logs: LogStore, events: E
       uid: string,
       status: PodStatusObject,
     ): PodObject | undefined {
-      const pod = writePodStatus(registry, namespace, name, uid, copy(status));
-      return pod ? copy(pod) : undefined;
+      const entry = writePodStatus(registry, namespace, name, uid, deepCopy(status));
+      return entry ? (entry.clone(true) as PodObject) : undefined;
     },
     removePod(namespace: string, name: string, uid: string): void {
       registry.removePodAfterTermination(namespace, name, uid);

@@ -6,6 +6,7 @@ import type { ServerResponse } from 'node:http';
 import type { V1ContainerStatus } from '@kubernetes/client-node';
 import type { PodObject, Wire } from '../kubelet-store.ts';
 import type { FaultInjector } from './faults.ts';
+import type { OpenStreams } from './http/streams.ts';
 import type { ContainerRun, LogPiece, LogStore } from './logs.ts';
 import type { Registry } from './registry.ts';
 import { pods } from './resources.ts';
@@ -167,6 +168,7 @@ export function serveLogs(
   registry: Registry,
   logs: LogStore,
   faults: FaultInjector,
+  streams: OpenStreams,
   res: ServerResponse,
   namespace: string,
   name: string,
@@ -195,10 +197,12 @@ export function serveLogs(
   const finish = (reset = false) => {
     if (finished) return;
     finished = true;
+    release();
     unsubscribe?.();
     if (reset) res.destroy();
     else if (!res.writableEnded) res.end();
   };
+  const release = streams.add(() => finish());
   res.on('close', () => finish());
 
   const emit = (text: Buffer): boolean => {

@@ -6,6 +6,7 @@ import type { PodObject, PodStatusObject, Wire } from '../kubelet-store.ts';
 import type { DeleteOptions, Registry } from './registry.ts';
 import { pods } from './resources.ts';
 import { ApiError, conflict, createdStatus, notFound, type StatusObject } from './status.ts';
+import type { Entry } from './store.ts';
 import { formatTime } from './time.ts';
 import type { KubeObject } from './types.ts';
 
@@ -69,7 +70,7 @@ export function writePodStatus(
   name: string,
   uid: string,
   status: PodStatusObject,
-): PodObject | undefined {
+): Entry | undefined {
   const current = registry.find(pods, namespace, name);
   if (!current || current.uid !== uid) return undefined;
   const old = (current.obj as PodObject).status ?? {};
@@ -87,7 +88,7 @@ export function writePodStatus(
   if (conditions.length > 0) merged.conditions = conditions;
   if (old.qosClass && !merged.qosClass) merged.qosClass = old.qosClass;
   const updated = { ...current.obj, status: merged } as KubeObject;
-  return registry.writeInternal(pods, updated).obj as PodObject;
+  return registry.writeInternal(pods, updated);
 }
 
 /** pods/eviction (no PodDisruptionBudgets here): DisruptionTarget, then delete. */

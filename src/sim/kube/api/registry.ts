@@ -171,7 +171,8 @@ export class Registry {
     );
     checkTypeMeta(decoded, def.kind, def.apiVersion);
     if (def.resource === 'secrets') checkSecretEncoding(decoded);
-    const obj = structuredClone(decoded) as KubeObject;
+    // the decoded body is this request's own fresh object: it can be changed in place
+    const obj = decoded as KubeObject;
     delete obj.kind;
     delete obj.apiVersion;
     obj.metadata = isPlainObject(obj.metadata) ? obj.metadata : {};
@@ -270,7 +271,7 @@ export class Registry {
     );
     checkTypeMeta(decoded, def.kind, def.apiVersion);
     if (def.resource === 'secrets') checkSecretEncoding(decoded);
-    const obj = structuredClone(decoded) as KubeObject;
+    const obj = decoded as KubeObject;
     obj.metadata = isPlainObject(obj.metadata) ? obj.metadata : {};
     if ((obj.metadata.name ?? '') !== name) {
       throw badRequest(

@@ -12,6 +12,7 @@ import {
 import { EventRecorder } from './events.ts';
 import { type ApiFaults, FaultInjector, noFaults } from './faults.ts';
 import { GarbageCollector } from './gc.ts';
+import { OpenStreams } from './http/streams.ts';
 import { createKubeletStore } from './kubelet-adapter.ts';
 import { LogStore } from './logs.ts';
 import { Registry } from './registry.ts';
@@ -52,6 +53,8 @@ export class SimKubeApi {
   readonly faults: FaultInjector;
   readonly kubeletStore: KubeletStore;
   readonly nodeName: string;
+  /** Watches and followed logs in progress (ended cleanly by `endStreams`). */
+  readonly streams = new OpenStreams();
   private readonly options: SimKubeApiOptions;
 
   constructor(options: SimKubeApiOptions = {}) {
@@ -91,12 +94,19 @@ export class SimKubeApi {
         bookmarkIntervalMs: this.options.bookmarkIntervalMs ?? 60_000,
         maxBufferedBytes: 64 * 1024 * 1024,
       },
+      streams: this.streams,
       ...(tls ? { tls } : {}),
       ...(this.options.onInternalError ? { onInternalError: this.options.onInternalError } : {}),
     });
   }
 
+  /** Ends every open watch and log stream the way a server that stops does: a clean end of the body. */
+  endStreams(): void {
+    this.streams.endAll();
+  }
+
   close(): void {
+    this.endStreams();
     this.gc.stop();
     this.events.stop();
   }

@@ -3,22 +3,31 @@
 // fan-out to watchers. Stored objects are deep-frozen and never mutated: a write stores a new object.
 // Each entry caches its JSON so lists and watch events are assembled from strings, not re-serialized.
 import { expired } from './status.ts';
-import type { KubeObject } from './types.ts';
+import { deepCopy, type KubeObject } from './types.ts';
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+/** A kind's type meta, and the JSON that starts a standalone object of it. */
+export interface TypeMeta {
+  kind: string;
+  apiVersion: string;
+  /** `{"kind":"Pod","apiVersion":"v1",` */
+  prefix: string;
+}
 
 /** One stored version of one object. */
 export class Entry {
   readonly obj: KubeObject;
   readonly rv: number;
-  readonly kindPrefix: string;
+  readonly type: TypeMeta;
   private itemJsonCache: string | undefined;
   private fullJsonCache: string | undefined;
 
-  constructor(obj: KubeObject, rv: number, kindPrefix: string) {
+  constructor(obj: KubeObject, rv: number, type: TypeMeta, itemJson?: string) {
     this.obj = obj;
     this.rv = rv;
-    this.kindPrefix = kindPrefix;
+    this.type = type;
+    this.itemJsonCache = itemJson;
   }
 
   get namespace(): string {
@@ -41,13 +50,15 @@ export class Entry {
 
   /** JSON as a standalone object, with `kind` and `apiVersion` first. */
   get fullJson(): string {
-    this.fullJsonCache ??= `${this.kindPrefix}${this.itemJson.slice(1)}`;
+    this.fullJsonCache ??= `${this.type.prefix}${this.itemJson.slice(1)}`;
     return this.fullJsonCache;
   }
 
-  /** A mutable deep copy, with `kind`/`apiVersion` when asked. */
+  /** A mutable deep copy, with `kind`/`apiVersion` first when asked. */
   clone(withKind = false): KubeObject {
-    return JSON.parse(withKind ? this.fullJson : this.itemJson) as KubeObject;
+    const copy = deepCopy(this.obj);
+    if (!withKind) return copy;
+    return { kind: this.type.kind, apiVersion: this.type.apiVersion, ...copy } as KubeObject;
   }
 }
 
@@ -73,7 +84,7 @@ export interface Watcher {
 }
 
 interface ResourceState {
-  kindPrefix: string;
+  type: TypeMeta;
   byNamespace: Map<string, Map<string, Entry>>;
   count: number;
   sortedAll: Entry[] | undefined;
@@ -119,7 +130,11 @@ export class ObjectStore {
   register(resource: string, kind: string, apiVersion: string): void {
     if (this.resources.has(resource)) return;
     this.resources.set(resource, {
-      kindPrefix: `{"kind":${JSON.stringify(kind)},"apiVersion":${JSON.stringify(apiVersion)},`,
+      type: {
+        kind,
+        apiVersion,
+        prefix: `{"kind":${JSON.stringify(kind)},"apiVersion":${JSON.stringify(apiVersion)},`,
+      },
       byNamespace: new Map(),
       count: 0,
       sortedAll: undefined,
@@ -181,7 +196,7 @@ export class ObjectStore {
   create(resource: string, obj: KubeObject): Entry {
     const s = this.state(resource);
     const rv = ++this.rv;
-    const entry = new Entry(freezeWithVersion(obj, rv), rv, s.kindPrefix);
+    const entry = new Entry(freezeWithVersion(obj, rv), rv, s.type);
     let map = s.byNamespace.get(entry.namespace);
     if (!map) {
       map = new Map();
@@ -205,10 +220,14 @@ export class ObjectStore {
     const name = obj.metadata.name ?? '';
     const prev = s.byNamespace.get(namespace)?.get(name);
     if (!prev) throw new Error(`update of a missing object ${resource} ${namespace}/${name}`);
-    const candidate = { ...obj, metadata: { ...obj.metadata, resourceVersion: String(prev.rv) } };
-    if (JSON.stringify(candidate) === prev.itemJson) return prev;
+    // one serialization: with a placeholder for the resourceVersion, compared with the old one's JSON
+    const json = JSON.stringify({ ...obj, metadata: { ...obj.metadata, resourceVersion: rvPlaceholder } });
+    const at = json.indexOf(rvPlaceholderJson);
+    const before = json.slice(0, at);
+    const after = json.slice(at + rvPlaceholderJson.length);
+    if (`${before}"${prev.rv}"${after}` === prev.itemJson) return prev;
     const rv = ++this.rv;
-    const entry = new Entry(freezeWithVersion(obj, rv), rv, s.kindPrefix);
+    const entry = new Entry(freezeWithVersion(obj, rv), rv, s.type, `${before}"${rv}"${after}`);
     s.byNamespace.get(namespace)!.set(name, entry);
     this.replaceInOrder(s, prev, entry);
     this.byUid.set(entry.uid, { resource, entry });
@@ -228,7 +247,7 @@ export class ObjectStore {
     this.invalidateOrder(s, namespace);
     this.byUid.delete(prev.uid);
     const rv = ++this.rv;
-    const entry = new Entry(freezeWithVersion(prev.obj, rv), rv, s.kindPrefix);
+    const entry = new Entry(freezeWithVersion(prev.obj, rv), rv, s.type);
     this.emit(s, { type: 'DELETED', resource, entry, prev });
     return entry;
   }
@@ -342,6 +361,9 @@ export class ObjectStore {
     replace(s.sortedAll);
   }
 }
+
+const rvPlaceholder = '\u0001resourceVersion\u0001';
+const rvPlaceholderJson = JSON.stringify(rvPlaceholder);
 
 function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

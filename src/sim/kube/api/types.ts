@@ -28,3 +28,18 @@ export function canonicalJson(value: unknown): string {
     return sorted;
   });
 }
+
+/** A deep copy of plain JSON data (several times faster than a JSON round trip or structuredClone). */
+export function deepCopy<T>(value: T): T {
+  if (Array.isArray(value)) {
+    const out = new Array(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = deepCopy(value[i]);
+    return out as T;
+  }
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const key in value) out[key] = deepCopy((value as Record<string, unknown>)[key]);
+    return out as T;
+  }
+  return value;
+}

@@ -6,6 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FaultInjector } from './faults.ts';
 import type { Representation } from './http/negotiate.ts';
+import type { OpenStreams } from './http/streams.ts';
 import type { Registry, Selection } from './registry.ts';
 import { type IncludeObject, objectJson, tableJson } from './render.ts';
 import type { ResourceDef } from './resources.ts';
@@ -39,6 +40,7 @@ export function serveWatch(
   registry: Registry,
   faults: FaultInjector,
   settings: WatchSettings,
+  streams: OpenStreams,
   res: ServerResponse,
   request: WatchRequest,
 ): void {
@@ -57,14 +59,16 @@ export function serveWatch(
   const finish = () => {
     if (ended) return;
     ended = true;
+    release();
     for (const t of timers) clearTimeout(t);
     unsubscribe?.();
     if (!res.writableEnded) res.end();
   };
+  const release = streams.add(finish);
   res.on('close', finish);
 
   const write = (line: string) => {
-    if (ended) return;
+    if (ended || res.writableEnded) return;
     res.write(line);
     if (res.writableLength > settings.maxBufferedBytes) {
       ended = true;
