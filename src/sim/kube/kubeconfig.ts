@@ -1,6 +1,7 @@
 // The kubeconfig `podrunner sim kube` writes: one cluster (plain HTTP on loopback, so
 // `insecure-skip-tls-verify: true`, which @kubernetes/client-node 2.x requires for http://), one user
-// without credentials (the stand-in does not authenticate), one context with a default namespace.
+// with a bearer token (the stand-in accepts any; without credentials kubectl prompts for a username
+// on HTTPS), one context with a default namespace.
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -19,7 +20,7 @@ export function kubeconfigYaml(options: KubeconfigOptions): string {
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name, cluster: { server: options.server, 'insecure-skip-tls-verify': true } }],
-    users: [{ name, user: {} }],
+    users: [{ name, user: { token: 'podrunner-sim' } }],
     contexts: [{ name, context: { cluster: name, user: name, namespace: options.namespace ?? 'default' } }],
     'current-context': name,
     preferences: {},

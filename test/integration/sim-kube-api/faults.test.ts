@@ -36,6 +36,25 @@ describe('injected API faults', () => {
     expect((await c.kubectl(['get', 'pods'])).code).toBe(0);
   });
 
+  it('429 as a Status (format: status): TooManyRequests with retryAfterSeconds', async () => {
+    const c = await withFaults({
+      errors: [{ code: 429, rate: 1, resources: ['configmaps'], retryAfterSeconds: 2, format: 'status' }],
+    });
+    const core = kubeConfigFrom(c.kubeconfigPath).makeApiClient(CoreV1Api);
+    const err = await core.listNamespacedConfigMap({ namespace: 'default' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 429, headers: { 'retry-after': '2' } });
+    expect(JSON.parse((err as { body: string }).body)).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: 'Too many requests: please try again later',
+      reason: 'TooManyRequests',
+      details: { retryAfterSeconds: 2 },
+      code: 429,
+    });
+  });
+
   it('500 and 503: Status objects kubectl prints as InternalError / ServiceUnavailable', async () => {
     const c = await withFaults({
       errors: [

@@ -18,7 +18,7 @@ describe('kubeconfig', () => {
           cluster: { server: 'http://127.0.0.1:6443', 'insecure-skip-tls-verify': true },
         },
       ],
-      users: [{ name: 'podrunner-sim', user: {} }],
+      users: [{ name: 'podrunner-sim', user: { token: 'podrunner-sim' } }],
       contexts: [
         {
           name: 'podrunner-sim',

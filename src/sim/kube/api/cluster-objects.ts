@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { versionInfo } from './discovery.ts';
 import type { Registry } from './registry.ts';
-import { configmaps, namespaces, nodes, serviceaccounts, services } from './resources.ts';
-import { formatTime } from './time.ts';
+import { configmaps, leases, namespaces, nodes, serviceaccounts, services } from './resources.ts';
+import { formatMicroTime, formatTime } from './time.ts';
 
 export const systemNamespaces = ['default', 'kube-node-lease', 'kube-public', 'kube-system'];
 
@@ -131,5 +131,21 @@ export function createNode(registry: Registry, name: string, runtimeMode: string
         architecture: arch,
       },
     },
+  });
+}
+
+/** The node's heartbeat Lease in kube-node-lease (what `kubectl describe node` shows as Lease). */
+export function createNodeLease(registry: Registry, nodeName: string): void {
+  if (registry.store.get('leases', 'kube-node-lease', nodeName)) return;
+  const node = registry.store.get('nodes', '', nodeName);
+  registry.createInternal(leases, {
+    metadata: {
+      name: nodeName,
+      namespace: 'kube-node-lease',
+      ...(node
+        ? { ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: nodeName, uid: node.uid }] }
+        : {}),
+    },
+    spec: { holderIdentity: nodeName, leaseDurationSeconds: 40, renewTime: formatMicroTime(registry.now()) },
   });
 }

@@ -35,6 +35,11 @@ const errorRule = z
     /** `timeout`/504: how long before the 504 (default 60 s, capped by the request's `timeout`); `hang`: before the connection drops. */
     delayMs: z.number().int().min(0).optional(),
     retryAfterSeconds: z.number().int().min(0).optional(),
+    /**
+     * 429 only: `text` (default) is max-inflight/APF overload, a plain-text body; `status` is a Status
+     * `TooManyRequests` (`Too many requests: …`, details.retryAfterSeconds), as other throttles answer.
+     */
+    format: z.enum(['text', 'status']).optional(),
   })
   .strict();
 export type ErrorRule = z.infer<typeof errorRule>;
@@ -96,6 +101,7 @@ export interface ErrorFault {
   code: FaultCode;
   delayMs: number | undefined;
   retryAfterSeconds: number;
+  format: 'text' | 'status';
 }
 
 export interface LogDrop {
@@ -131,7 +137,12 @@ export class FaultInjector {
       if (rule.resources && !rule.resources.includes(request.resource)) continue;
       if (rule.namespaces && !rule.namespaces.includes(request.namespace)) continue;
       if (this.random() < rule.rate)
-        return { code: rule.code, delayMs: rule.delayMs, retryAfterSeconds: rule.retryAfterSeconds ?? 1 };
+        return {
+          code: rule.code,
+          delayMs: rule.delayMs,
+          retryAfterSeconds: rule.retryAfterSeconds ?? 1,
+          format: rule.format ?? 'text',
+        };
     }
     return undefined;
   }
@@ -153,7 +164,7 @@ export class FaultInjector {
       return undefined;
     const rate = Number(annotations[faultAnnotation.errorRate] ?? '1');
     if (!(this.random() < (Number.isFinite(rate) ? rate : 1))) return undefined;
-    return { code: parsed.data, delayMs: undefined, retryAfterSeconds: 1 };
+    return { code: parsed.data, delayMs: undefined, retryAfterSeconds: 1, format: 'text' };
   }
 
   /** When a watch should be ended by the server (ms from now), if configured. */

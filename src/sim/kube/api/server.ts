@@ -166,11 +166,24 @@ async function injectFault(
 ): Promise<void> {
   req.resume();
   switch (fault.code) {
-    case 429:
-      sendPlain(res, 429, 'Too many requests, please try again later.\n', {
-        'Retry-After': String(fault.retryAfterSeconds),
-      });
+    case 429: {
+      const retryAfter = { 'Retry-After': String(fault.retryAfterSeconds) };
+      if (fault.format === 'status') {
+        const details = { retryAfterSeconds: fault.retryAfterSeconds };
+        sendError(
+          res,
+          new ApiError(
+            429,
+            'TooManyRequests',
+            'Too many requests: please try again later',
+            details,
+            retryAfter,
+          ),
+          encoding,
+        );
+      } else sendPlain(res, 429, 'Too many requests, please try again later.\n', retryAfter);
       return;
+    }
     case 500:
       sendError(res, internalError('etcdserver: request timed out'), encoding);
       return;

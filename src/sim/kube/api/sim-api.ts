@@ -6,6 +6,7 @@ import {
   createKubernetesService,
   createNamespace,
   createNode,
+  createNodeLease,
   seedNamespaceObjects,
   systemNamespaces,
 } from './cluster-objects.ts';
@@ -82,6 +83,7 @@ export class SimKubeApi {
     for (const ns of [...systemNamespaces, ...(options.namespaces ?? [])]) createNamespace(this.registry, ns);
     createKubernetesService(this.registry);
     createNode(this.registry, this.nodeName, options.runtimeMode ?? 'virtual');
+    createNodeLease(this.registry, this.nodeName);
     this.kubeletStore = createKubeletStore(this.registry, this.logs, this.events);
   }
 
