@@ -769,13 +769,13 @@ describe('events, leases, namespaces', () => {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
       metadata: { name: 'podrunner' },
-      spec: { holderIdentity: 'a', leaseDurationSeconds: 15, renewTime: '2025-03-01T10:00:00.123456Z' },
+      spec: { holderIdentity: 'a', leaseDurationSeconds: 15, renewTime: '2025-03-01T10:00:00.123Z' },
     });
     expect(lease.status).toBe(201);
     expect(lease.json).toMatchObject({
       kind: 'Lease',
       apiVersion: 'coordination.k8s.io/v1',
-      spec: { holderIdentity: 'a' },
+      spec: { holderIdentity: 'a', renewTime: '2025-03-01T10:00:00.123000Z' },
     });
     const current = lease.json as { metadata: { resourceVersion: string } };
     expect(

@@ -10,7 +10,7 @@ const recorders: EventRecorder[] = [];
 function setup() {
   const registry = new Registry({ clock: () => now, historySize: 1000, serviceAccountVolume: false });
   registry.createInternal(namespaces, { metadata: { name: 'ci' } });
-  const recorder = new EventRecorder(registry, { ttlMs: 3_600_000, nodeName: 'node-1' });
+  const recorder = new EventRecorder(registry, { ttlMs: 3_600_000 });
   recorders.push(recorder);
   return {
     registry,

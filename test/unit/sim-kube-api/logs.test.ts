@@ -5,7 +5,7 @@ const text = (s: string) => Buffer.from(s);
 
 describe('LogStore', () => {
   it('keeps whole lines in write order and holds a partial line until its newline or the end', () => {
-    const logs = new LogStore({ maxBytesPerRun: 1 << 20, clock: Date.now });
+    const logs = new LogStore({ maxBytesPerRun: 1 << 20 });
     const w = logs.open('uid', 'build');
     const t = new Date();
     w.write('stdout', text('a\nb'), t);
@@ -26,7 +26,7 @@ describe('LogStore', () => {
   });
 
   it('cuts long lines into 16 KiB pieces and rotates past the size limit', () => {
-    const logs = new LogStore({ maxBytesPerRun: 40_000, clock: Date.now });
+    const logs = new LogStore({ maxBytesPerRun: 40_000 });
     const w = logs.open('uid', 'c');
     w.write('stdout', Buffer.alloc(20_000, 'x'), new Date());
     w.write('stdout', text('\n'), new Date());
@@ -42,7 +42,7 @@ describe('LogStore', () => {
   });
 
   it('keeps the current and previous run of a container and drops them with the pod', () => {
-    const logs = new LogStore({ maxBytesPerRun: 1 << 20, clock: Date.now });
+    const logs = new LogStore({ maxBytesPerRun: 1 << 20 });
     const first = logs.open('uid', 'c');
     first.write('stdout', text('one\n'), new Date());
     const second = logs.open('uid', 'c');

@@ -27,8 +27,6 @@ interface SpamBucket {
 export interface EventRecorderOptions {
   /** Events older than this are deleted (`--event-ttl`, 1 h). */
   ttlMs: number;
-  /** The kubelet's node name, the default `source.host` and `reportingInstance`. */
-  nodeName: string;
 }
 
 export class EventRecorder {

@@ -134,7 +134,6 @@ export class ContainerRun {
 export interface LogStoreOptions {
   /** The runtime's log rotation size (`containerLogMaxSize`, 10 Mi). */
   maxBytesPerRun: number;
-  clock: () => number;
 }
 
 export class LogStore {

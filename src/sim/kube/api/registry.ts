@@ -4,7 +4,13 @@
 import { randomUUID } from 'node:crypto';
 import { checkTypeMeta, decodeObject, type FieldValidation } from './decode.ts';
 import { checkSecretEncoding, configMapStrategy, secretStrategy } from './kinds/config.ts';
-import { eventStrategy, namespaceStrategy, nodeStrategy, serviceStrategy } from './kinds/other.ts';
+import {
+  eventStrategy,
+  leaseStrategy,
+  namespaceStrategy,
+  nodeStrategy,
+  serviceStrategy,
+} from './kinds/other.ts';
 import { podStrategy } from './kinds/pods.ts';
 import { genericStrategy, type KindStrategy } from './kinds/strategy.ts';
 import { validateMetadata } from './metadata.ts';
@@ -101,6 +107,7 @@ export class Registry {
     this.strategies.set('events', eventStrategy);
     this.strategies.set('namespaces', namespaceStrategy);
     this.strategies.set('nodes', nodeStrategy);
+    this.strategies.set('leases', leaseStrategy);
   }
 
   now(): number {

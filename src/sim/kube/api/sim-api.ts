@@ -70,11 +70,8 @@ export class SimKubeApi {
       serviceAccountVolume: options.serviceAccountVolume ?? true,
       ...(options.onInternalError ? { onListenerError: options.onInternalError } : {}),
     });
-    this.logs = new LogStore({ maxBytesPerRun: options.logMaxBytes ?? 10 * 1024 * 1024, clock });
-    this.events = new EventRecorder(this.registry, {
-      ttlMs: options.eventTtlMs ?? 3_600_000,
-      nodeName: this.nodeName,
-    });
+    this.logs = new LogStore({ maxBytesPerRun: options.logMaxBytes ?? 10 * 1024 * 1024 });
+    this.events = new EventRecorder(this.registry, { ttlMs: options.eventTtlMs ?? 3_600_000 });
     this.gc = new GarbageCollector(this.registry, { delayMs: options.gcDelayMs ?? 100 });
     this.registry.onRemoved((def, entry) => {
       if (def.resource === 'pods') this.logs.removePod(entry.uid);

@@ -1,6 +1,7 @@
 // Services (ClusterIP allocation and defaults), Events (involvedObject rules, field selectors),
 // Namespaces (phase, finalizer, name label) and the read-only Node.
 import { type FieldError, invalidField, requiredField, unsupportedField } from '../status.ts';
+import { formatMicroTime } from '../time.ts';
 import type { KubeObject } from '../types.ts';
 import {
   child,
@@ -164,4 +165,21 @@ export const nodeStrategy: KindStrategy = {
     'metadata.name': obj.metadata.name ?? '',
     'spec.unschedulable': rec(obj.spec).unschedulable === true ? 'true' : 'false',
   }),
+};
+
+/** MicroTime fields come back with six fraction digits whatever precision the client sent. */
+function normalizeLeaseTimes(obj: KubeObject): void {
+  const spec = rec(obj.spec);
+  for (const key of ['acquireTime', 'renewTime']) {
+    const value = spec[key];
+    if (typeof value !== 'string') continue;
+    const ms = Date.parse(value);
+    if (!Number.isNaN(ms)) spec[key] = formatMicroTime(ms);
+  }
+}
+
+export const leaseStrategy: KindStrategy = {
+  ...genericStrategy,
+  prepareForCreate: normalizeLeaseTimes,
+  prepareForUpdate: normalizeLeaseTimes,
 };
