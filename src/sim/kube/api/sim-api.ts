@@ -90,13 +90,18 @@ export class SimKubeApi {
       logs: this.logs,
       faults: this.faults,
       watch: {
-        bookmarkIntervalMs: this.options.bookmarkIntervalMs ?? 60_000,
+        bookmarkIntervalMs: this.bookmarkIntervalMs(),
         maxBufferedBytes: 64 * 1024 * 1024,
       },
       streams: this.streams,
       ...(tls ? { tls } : {}),
       ...(this.options.onInternalError ? { onInternalError: this.options.onInternalError } : {}),
     });
+  }
+
+  private bookmarkIntervalMs(): number {
+    const fromFaults = this.faults.faults.watch.bookmarkIntervalSeconds;
+    return fromFaults !== undefined ? fromFaults * 1000 : (this.options.bookmarkIntervalMs ?? 60_000);
   }
 
   /** Ends every open watch and log stream the way a server that stops does: a clean end of the body. */
