@@ -867,3 +867,72 @@ describe('events, leases, namespaces', () => {
     );
   });
 });
+
+describe('more request forms', () => {
+  it('serves the previous instance of a restarted container', async () => {
+    await wire.call('POST', `${ns}/pods`, podBody('restarted'));
+    kubelet.bind('default', 'restarted');
+    const first = kubelet.log('default', 'restarted', 'build');
+    first.write('stdout', Buffer.from('first run\n'), new Date());
+    first.close();
+    const crashed = terminated('build', 1, 'Error');
+    kubelet.status('default', 'restarted', {
+      phase: 'Running',
+      containerStatuses: [
+        {
+          ...waiting('build', 'CrashLoopBackOff'),
+          restartCount: 1,
+          lastState: { terminated: crashed.state!.terminated! },
+        },
+      ],
+    });
+    const get = (query: string) => wire.get(`${ns}/pods/restarted/log?container=build${query}`);
+    // waiting in back-off: the logs of the last terminated instance
+    expect((await get('')).text).toBe('first run\n');
+    const second = kubelet.log('default', 'restarted', 'build');
+    second.write('stdout', Buffer.from('second run\n'), new Date());
+    kubelet.status('default', 'restarted', {
+      phase: 'Running',
+      containerStatuses: [
+        { ...running('build', true), restartCount: 1, lastState: { terminated: crashed.state!.terminated! } },
+      ],
+    });
+    expect((await get('')).text).toBe('second run\n');
+    expect((await get('&previous=true')).text).toBe('first run\n');
+  });
+
+  it('answers YAML, PartialObjectMetadataList, the legacy /watch/ path and deletecollection', async () => {
+    await wire.call('POST', `${ns}/configmaps`, { metadata: { name: 'multi-1', labels: { batch: 'b' } } });
+    await wire.call('POST', `${ns}/configmaps`, { metadata: { name: 'multi-2', labels: { batch: 'b' } } });
+    const yaml = await wire.get(`${ns}/configmaps/multi-1`, { accept: 'application/yaml' });
+    expect(yaml.headers['content-type']).toBe('application/yaml');
+    expect(yaml.text).toMatch(/^kind: ConfigMap\napiVersion: v1\nmetadata:\n {2}name: multi-1\n/);
+    const partial = (
+      await wire.get(`${ns}/configmaps?labelSelector=batch%3Db`, {
+        accept: 'application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io',
+      })
+    ).json;
+    expect(partial).toMatchObject({
+      kind: 'PartialObjectMetadataList',
+      apiVersion: 'meta.k8s.io/v1',
+      items: [
+        { kind: 'PartialObjectMetadata', metadata: { name: 'multi-1' } },
+        { kind: 'PartialObjectMetadata', metadata: { name: 'multi-2' } },
+      ],
+    });
+    expect(
+      (await wire.get(`${ns}/configmaps`, { accept: 'application/vnd.kubernetes.protobuf' })).json,
+    ).toMatchObject({ code: 406, reason: 'NotAcceptable' });
+    const legacy = await wire.watch(`/api/v1/watch/namespaces/default/configmaps/multi-1?timeoutSeconds=1`);
+    await legacy.ended;
+    expect(legacy.events.map((e) => `${e.type} ${(e.object.metadata as { name: string }).name}`)).toEqual([
+      'ADDED multi-1',
+    ]);
+    const deleted = await wire.call('DELETE', `${ns}/configmaps?labelSelector=batch%3Db`);
+    expect(deleted.json).toMatchObject({
+      kind: 'ConfigMapList',
+      items: [{ metadata: { name: 'multi-1' } }, { metadata: { name: 'multi-2' } }],
+    });
+    expect((await wire.get(`${ns}/configmaps?labelSelector=batch%3Db`)).json).toMatchObject({ items: [] });
+  });
+});
