@@ -258,10 +258,9 @@ describe('kubectl against the embedded API server', () => {
     // a terminal pod is deleted at once; its Secret follows (background GC)
     const deleted = await cluster.kubectl(['delete', 'pod', 'job-1']);
     expect(deleted).toMatchObject({ code: 0, stdout: 'pod "job-1" deleted\n' });
-    await eventually(async () => {
-      const after = await cluster.kubectl(['get', 'secret', 'job-1-env']);
-      expect(after.code).toBe(1);
-    });
+    await cluster.sim.api.gc.whenIdle();
+    const after = await cluster.kubectl(['get', 'secret', 'job-1-env']);
+    expect(after.stderr).toBe('Error from server (NotFound): secrets "job-1-env" not found\n');
     expect((await cluster.kubectl(['get', 'secret', 'plain'])).code).toBe(0);
     const gone = await cluster.kubectl(['logs', 'job-1', '-c', 'build']);
     expect(gone.code).toBe(1);

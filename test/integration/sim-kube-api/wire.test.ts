@@ -713,13 +713,9 @@ describe('deletion', () => {
       },
     });
     await wire.call('DELETE', `${ns}/pods/owner`);
-    const until = async (path: string, status: number) => {
-      for (let i = 0; i < 100 && (await wire.get(path)).status !== status; i++)
-        await new Promise((r) => setTimeout(r, 20));
-      return (await wire.get(path)).status;
-    };
-    expect(await until(`${ns}/secrets/owned`, 404)).toBe(404);
-    expect(await until(`${ns}/configmaps/dangling`, 404)).toBe(404);
+    await cluster.sim.api.gc.whenIdle();
+    expect((await wire.get(`${ns}/secrets/owned`)).status).toBe(404);
+    expect((await wire.get(`${ns}/configmaps/dangling`)).status).toBe(404);
 
     const orphanOwner = (await wire.call('POST', `${ns}/pods`, podBody('orphan-owner'))).json as {
       metadata: { uid: string };

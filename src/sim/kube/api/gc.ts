@@ -25,6 +25,7 @@ export class GarbageCollector {
   /** owner uid → keys of dependents that reference it */
   private readonly dependents = new Map<string, Map<string, DependentKey>>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private idleWaiters: (() => void)[] = [];
   private readonly defs = new Map(allResources.map((d) => [d.resource, d]));
   private stopped = false;
 
@@ -38,6 +39,13 @@ export class GarbageCollector {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  /** Resolves once no collection is pending (tests, orderly shutdown). */
+  whenIdle(): Promise<void> {
+    if (this.timers.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private later(fn: () => void): void {
@@ -45,6 +53,11 @@ export class GarbageCollector {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       if (!this.stopped) fn();
+      if (this.timers.size === 0) {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const resolve of waiters) resolve();
+      }
     }, this.delayMs);
     timer.unref();
     this.timers.add(timer);

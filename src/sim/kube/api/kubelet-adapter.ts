@@ -35,6 +35,13 @@ export function createKubeletStore(registry: Registry, logs: LogStore, events: E
       return entry ? (entry.clone(true) as ConfigMapObject) : undefined;
     },
     bindPod(namespace: string, name: string, uid: string, nodeName: string): boolean {
+      // already on this node (e.g. spec.nodeName given at create): nothing to do
+      const current = registry.store.get('pods', namespace, name);
+      if (
+        current?.uid === uid &&
+        (current.obj.spec as { nodeName?: string } | undefined)?.nodeName === nodeName
+      )
+        return true;
       try {
         bindPod(registry, namespace, name, uid, nodeName);
         return true;
