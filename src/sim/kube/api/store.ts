@@ -68,13 +68,14 @@ export interface StoreEvent {
   entry: Entry;
   /** The state before this change (MODIFIED and DELETED). */
   prev: Entry | undefined;
-  private_line?: string;
 }
 
-/** `{"type":…,"object":…}\n`, serialized once per event and shared by every watcher that needs it as is. */
+/**
+ * `{"type":…,"object":…}\n` from the entry's cached JSON. Not cached itself: the concatenation is a
+ * cheap rope, and keeping it would double the memory the watch history holds.
+ */
 export function eventLine(event: StoreEvent): string {
-  event.private_line ??= `{"type":"${event.type}","object":${event.entry.fullJson}}\n`;
-  return event.private_line;
+  return `{"type":"${event.type}","object":${event.entry.fullJson}}\n`;
 }
 
 export interface Watcher {
