@@ -24,38 +24,28 @@ interface Options {
   namespace: string[];
   tlsCert?: string;
   tlsKey?: string;
+  imageTable?: string;
 }
 
-// The kubelet and the runtimes live beside this command; they are loaded only when the command runs.
-const kubeletModule = './kubelet/kubelet.ts';
-const processRuntimeModule = './process/process-runtime.ts';
-const virtualRuntimeModule = './virtual/virtual-runtime.ts';
-
+/** The kubelet and the runtime of `mode`, loaded only when the command runs. */
 async function loadNode(
   mode: 'process' | 'virtual',
-): Promise<{ kubelet: KubeletFactory; runtime: RuntimeFactory } | string> {
-  try {
-    const kubeletMod = (await import(new URL(kubeletModule, import.meta.url).href)) as {
-      startKubelet?: KubeletFactory;
-    };
-    const runtimeUrl = new URL(
-      mode === 'process' ? processRuntimeModule : virtualRuntimeModule,
-      import.meta.url,
-    ).href;
-    const runtimeMod = (await import(runtimeUrl)) as {
-      createProcessRuntime?: (options: object) => ReturnType<RuntimeFactory>;
-      createVirtualRuntime?: (options?: object) => ReturnType<RuntimeFactory>;
-    };
-    const create = mode === 'process' ? runtimeMod.createProcessRuntime : runtimeMod.createVirtualRuntime;
-    if (typeof kubeletMod.startKubelet !== 'function' || typeof create !== 'function') {
-      return 'the kubelet or the runtime module does not export the expected entry point';
-    }
-    return { kubelet: kubeletMod.startKubelet, runtime: () => create({}) };
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND')
-      return 'the kubelet is not part of this build';
-    throw err;
+  imageTable: string | undefined,
+): Promise<{ kubelet: KubeletFactory; runtime: RuntimeFactory }> {
+  const { startKubelet } = await import('./kubelet/kubelet.ts');
+  const { parseKubeletFaults } = await import('./kubelet/faults.ts');
+  // The faults file's `kubelet:` section is validated here, so a bad one is refused at start.
+  const kubelet: KubeletFactory = (store, runtime, o) =>
+    startKubelet(store, runtime, { nodeName: o.nodeName, faults: parseKubeletFaults(o.faults) });
+  if (mode === 'virtual') {
+    const { createVirtualRuntime } = await import('./virtual/virtual-runtime.ts');
+    return { kubelet, runtime: () => createVirtualRuntime() };
   }
+  const { createProcessRuntime } = await import('./process/process-runtime.ts');
+  return {
+    kubelet,
+    runtime: () => createProcessRuntime(imageTable ? { imageTable } : {}),
+  };
 }
 
 export function simKubeCommand(): Command {
@@ -77,6 +67,10 @@ export function simKubeCommand(): Command {
     .option('--faults <file>', 'fault injection (YAML or JSON): an `api:` and a `kubelet:` section')
     .option('--node-name <name>', 'name of the simulated node', 'podrunner-sim')
     .option('--namespace <name>', 'create this namespace at start (repeatable)', collect, [])
+    .option(
+      '--image-table <file>',
+      'process mode: YAML/JSON table mapping image names to what runs (adds to the built-in one)',
+    )
     .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)')
     .option('--tls-key <file>', 'private key of --tls-cert (PEM)')
     .action(async (options: Options) => {
@@ -97,12 +91,7 @@ export function simKubeCommand(): Command {
         process.exitCode = 2;
         return;
       }
-      const node = await loadNode(options.mode);
-      if (typeof node === 'string') {
-        process.stderr.write(
-          `podrunner sim kube: warning: ${node}; serving the API only (pods stay Pending)\n`,
-        );
-      }
+      const node = await loadNode(options.mode, options.imageTable);
       const kubeconfigPath = options.kubeconfig ?? defaultKubeconfigPath();
       const tls =
         options.tlsCert && options.tlsKey
@@ -122,7 +111,8 @@ export function simKubeCommand(): Command {
               `podrunner sim kube: internal error: ${(err as Error).stack ?? String(err)}\n`,
             ),
         },
-        ...(typeof node === 'object' ? { kubelet: node.kubelet, runtime: node.runtime } : {}),
+        kubelet: node.kubelet,
+        runtime: node.runtime,
         ...(tls ? { tls } : {}),
       });
       process.stdout.write(
