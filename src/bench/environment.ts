@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { type SimGitlab, startSimGitlab } from '../sim/gitlab/server.ts';
 import type { PodTimes } from './job-times.ts';
 import type { BenchMode } from './report.ts';
+import { BENCH_NAMESPACE, virtualPodAnnotations } from './workload.ts';
 
 /** The Kubernetes the manager's pods run on, as the bench sees it. */
 export interface KubeSide {
@@ -19,7 +20,7 @@ export interface KubeSide {
   /** Pod-side times of a GitLab job, once its pod was seen. */
   podTimes(jobId: number): PodTimes | undefined;
   /** Requests the API server received, by verb and resource; null when it cannot tell (a real cluster). */
-  requestCounts(): Record<string, number> | null;
+  requestCounts(): Promise<Record<string, number> | null>;
   close(): Promise<void>;
 }
 
@@ -70,7 +71,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Ben
     const runner = gitlab.createRunner({ runUntagged: true, description: 'podrunner bench' });
     const project = await gitlab.createProject({ name: 'bench', namespace: 'podrunner' });
     await gitlab.commitFiles(project.id, { 'README.md': '# podrunner bench\n' });
-    if (options.mode !== 'fake') kube = await startKubeSide(options);
+    if (options.mode !== 'fake') kube = await startKubeSide(options, workDir);
     return {
       mode: options.mode,
       gitlab,
@@ -92,12 +93,62 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Ben
   }
 }
 
-async function startKubeSide(options: EnvironmentOptions): Promise<KubeSide> {
-  void options;
-  // The embedded Kubernetes API server (src/sim/kube/api) and the Kubernetes executor are not part of this
-  // build yet; until they are, the bench measures the manager with the fake executor.
-  throw new EnvironmentError(
-    'KUBERNETES_UNAVAILABLE',
-    'the Kubernetes executor and the embedded Kubernetes API server are not part of this build yet; run `podrunner bench --executor-plugin fake` to measure the manager and the GitLab path',
-  );
+async function startKubeSide(options: EnvironmentOptions, workDir: string): Promise<KubeSide> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const { watchPodTimes } = await import('./kube/pod-times.ts');
+  const shape = { durationMs: options.jobDurationMs, logBytes: options.logBytes };
+  if (options.mode === 'cluster') {
+    const path = options.kubeconfig as string;
+    const kc = new KubeConfig();
+    try {
+      kc.loadFromFile(path);
+    } catch (err) {
+      throw new EnvironmentError(
+        'KUBERNETES_UNAVAILABLE',
+        `--kubeconfig ${path}: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+    const namespace = kc.getContextObject(kc.getCurrentContext())?.namespace || 'default';
+    const watch = await watchPodTimes(kc, namespace).catch((err: unknown) => {
+      throw new EnvironmentError(
+        'KUBERNETES_UNAVAILABLE',
+        `cannot watch pods in namespace ${namespace} of ${kc.getCurrentCluster()?.server ?? path}: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    });
+    return {
+      namespace,
+      managerEnv: { KUBECONFIG: path },
+      podAnnotations: {},
+      podTimes: (id) => watch.times(id),
+      requestCounts: async () => null,
+      close: () => watch.close(),
+    };
+  }
+  const { startVirtualCluster } = await import('./kube/virtual-cluster.ts');
+  const kubeconfigPath = join(workDir, 'kubeconfig');
+  const cluster = await startVirtualCluster({
+    namespace: BENCH_NAMESPACE,
+    apiLatencyMs: options.apiLatencyMs,
+    kubeconfigPath,
+    logPath: join(workDir, 'kube.log'),
+  });
+  try {
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfigPath);
+    const watch = await watchPodTimes(kc, BENCH_NAMESPACE);
+    return {
+      namespace: BENCH_NAMESPACE,
+      managerEnv: { KUBECONFIG: kubeconfigPath },
+      podAnnotations: virtualPodAnnotations(shape),
+      podTimes: (id) => watch.times(id),
+      requestCounts: () => cluster.requestCounts(),
+      async close() {
+        await watch.close();
+        await cluster.close();
+      },
+    };
+  } catch (err) {
+    await cluster.close();
+    throw err;
+  }
 }

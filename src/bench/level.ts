@@ -93,7 +93,7 @@ export async function runLevel(
   try {
     idle = await sampler.sample();
     gitlabBefore = env.gitlab.requestCounts();
-    kubeBefore = env.kube?.requestCounts() ?? null;
+    kubeBefore = (await env.kube?.requestCounts()) ?? null;
     startedAt = clockNow();
     const pipeline = await env.gitlab.createPipeline(env.projectId, branch);
     pipelineJobIds = pipeline.jobs.map((j) => j.id);
@@ -152,7 +152,7 @@ export async function runLevel(
     const pod = env.kube?.podTimes(id);
     return { id, traceBytes: 0, ...times, ...pod };
   });
-  const kubeAfter = env.kube?.requestCounts() ?? null;
+  const kubeAfter = (await env.kube?.requestCounts()) ?? null;
   return analyzeLevel({
     plan,
     jobDurationMs: settings.jobDurationMs,

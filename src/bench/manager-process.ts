@@ -2,6 +2,7 @@
 // nothing else's. Its log goes to a file; the bench reads it only to learn where /readyz is served.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 export class ManagerProcessError extends Error {
@@ -10,6 +11,28 @@ export class ManagerProcessError extends Error {
     super(message);
     this.code = code;
   }
+}
+
+/** The last messages of a manager log (pino JSON lines, or plain text), for an error message. */
+export async function logTail(path: string, count = 3): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .slice(-count)
+    .map((line) => {
+      try {
+        const parsed = JSON.parse(line) as { msg?: unknown };
+        return typeof parsed.msg === 'string' ? parsed.msg : line;
+      } catch {
+        return line;
+      }
+    });
 }
 
 export interface ManagerProcessOptions {
@@ -136,11 +159,13 @@ export async function startManagerProcess(options: ManagerProcessOptions): Promi
   if (!ready) {
     const exit = running ? undefined : await exited;
     await handle.stop(2000);
+    const tail = await logTail(options.logPath);
+    const said = tail.length > 0 ? `; it said: ${tail.join(' / ')}` : '';
     throw new ManagerProcessError(
       exit ? 'MANAGER_EXITED' : 'MANAGER_NOT_READY',
       exit
-        ? `podrunner run exited with ${exit.code ?? exit.signal} before it was ready; its log: ${options.logPath}`
-        : `podrunner run was not ready within ${Math.round(timeoutMs / 1000)} s; its log: ${options.logPath}`,
+        ? `podrunner run exited with ${exit.code ?? exit.signal} before it was ready${said}`
+        : `podrunner run was not ready within ${Math.round(timeoutMs / 1000)} s${said}`,
     );
   }
   return handle;

@@ -29,6 +29,12 @@ export function pipelineYaml(count: number, shape: JobShape): string {
     `    PODRUNNER_FAKE_DURATION_MS: "${Math.round(shape.durationMs)}"`,
     `    PODRUNNER_FAKE_LOG_BYTES: "${shape.logBytes}"`,
     '  script:',
+    // what a real cluster runs; the embedded Kubernetes takes duration and output from pod annotations
+    ...(shape.logBytes > 0
+      ? [
+          `    - ${JSON.stringify(`yes 'podrunner bench: synthetic build output, one line of many ...........' | head -c ${shape.logBytes}`)}`,
+        ]
+      : []),
     `    - sleep ${seconds}`,
   ];
   for (let i = 0; i < count; i++) lines.push(`${jobName(i, count)}:`, '  extends: .bench');
@@ -37,18 +43,27 @@ export function pipelineYaml(count: number, shape: JobShape): string {
 
 /**
  * `sim.podrunner.dev/…` annotations that make a virtual build container run the job's duration and print
- * its log volume (src/sim/kube/README.md); ignored by a real cluster.
+ * its log volume (src/sim/kube/README.md); ignored by a real cluster. The virtual runtime prints a log
+ * rate once a second while the container runs, so the bytes are split over the whole seconds before it
+ * ends; a job too short for that prints them at its start (at most 200 KB: annotations are small).
  */
 export function virtualPodAnnotations(shape: JobShape): Record<string, string> {
-  const seconds = shape.durationMs / 1000;
   const annotations: Record<string, string> = {
     'sim.podrunner.dev/duration.build': `${Math.round(shape.durationMs)}ms`,
   };
-  if (shape.logBytes > 0 && seconds > 0)
-    annotations['sim.podrunner.dev/log-bytes-per-second.build'] = String(Math.ceil(shape.logBytes / seconds));
-  else if (shape.logBytes > 0)
-    annotations['sim.podrunner.dev/output.build'] = 'x'.repeat(Math.min(shape.logBytes, 65_536));
+  if (shape.logBytes <= 0) return annotations;
+  const ticks = Math.ceil(shape.durationMs / 1000) - 1;
+  if (ticks >= 1)
+    annotations['sim.podrunner.dev/log-bytes-per-second.build'] = String(Math.ceil(shape.logBytes / ticks));
+  else annotations['sim.podrunner.dev/output.build'] = syntheticLines(Math.min(shape.logBytes, 200_000));
   return annotations;
+}
+
+/** `bytes` of log lines (the last one cut short), with new lines written as the annotation's `\n`. */
+function syntheticLines(bytes: number): string {
+  const line = 'podrunner bench: synthetic build output ..............................';
+  const text = `${line}\n`.repeat(Math.ceil(bytes / (line.length + 1))).slice(0, Math.max(0, bytes - 1));
+  return text.replaceAll('\n', '\\n');
 }
 
 export interface ManagerConfigInput {

@@ -19,7 +19,10 @@ describe('the level’s pipeline', () => {
     expect(jobs[0]?.name).toBe('bench-00001');
     expect(jobs[249]?.name).toBe('bench-00250');
     for (const j of [jobs[0], jobs[249]]) {
-      expect(j?.script).toEqual(['sleep 1.5']);
+      expect(j?.script).toEqual([
+        "yes 'podrunner bench: synthetic build output, one line of many ...........' | head -c 4096",
+        'sleep 1.5',
+      ]);
       expect(j?.image?.name).toBe('alpine:3.19');
       expect(j?.variables).toEqual(
         expect.arrayContaining([
@@ -28,6 +31,12 @@ describe('the level’s pipeline', () => {
         ]),
       );
     }
+  });
+
+  it('prints nothing when no log volume is asked for', () => {
+    const parsed = parseCiConfig(pipelineYaml(1, { durationMs: 200, logBytes: 0 }));
+    if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+    expect(parsed.spec.jobs[0]?.script).toEqual(['sleep 0.2']);
   });
 
   it('names jobs so they sort in creation order', () => {
@@ -57,9 +66,10 @@ describe('the manager’s config.toml', () => {
 
   it('carries the namespace and pod annotations for the Kubernetes executor', () => {
     const annotations = virtualPodAnnotations({ durationMs: 5000, logBytes: 65_536 });
+    // printed once a second while the build runs: at 1, 2, 3 and 4 s of a 5 s job
     expect(annotations).toEqual({
       'sim.podrunner.dev/duration.build': '5000ms',
-      'sim.podrunner.dev/log-bytes-per-second.build': '13108',
+      'sim.podrunner.dev/log-bytes-per-second.build': '16384',
     });
     const toml = managerConfigToml({
       concurrency: 10,
@@ -73,6 +83,19 @@ describe('the manager’s config.toml', () => {
       namespace: 'bench',
       image: 'alpine:3.19',
       pod_annotations: annotations,
+    });
+  });
+});
+
+describe('virtual pod annotations', () => {
+  it('prints the log of a short job at its start, and nothing when none is asked for', () => {
+    const short = virtualPodAnnotations({ durationMs: 800, logBytes: 300 });
+    const output = short['sim.podrunner.dev/output.build'] ?? '';
+    // `\n` stands for a new line; the runtime adds the last one
+    expect(output.replaceAll('\\n', '\n')).toHaveLength(299);
+    expect(short['sim.podrunner.dev/log-bytes-per-second.build']).toBeUndefined();
+    expect(virtualPodAnnotations({ durationMs: 3000, logBytes: 0 })).toEqual({
+      'sim.podrunner.dev/duration.build': '3000ms',
     });
   });
 });
