@@ -6,7 +6,7 @@ import { analyzeLevel, countsSince } from './analyze.ts';
 import type { BenchEnvironment } from './environment.ts';
 import { trackGitlabJobs } from './gitlab-tracker.ts';
 import { clockNow, type JobTimes } from './job-times.ts';
-import { startManagerProcess } from './manager-process.ts';
+import { logTail, startManagerProcess } from './manager-process.ts';
 import type { LevelPlan } from './plan.ts';
 import { startProcSampler } from './proc-sampler.ts';
 import type { LevelProgress } from './progress.ts';
@@ -125,7 +125,7 @@ export async function runLevel(
           rssBytes: rss,
         });
         if (finished >= plan.jobs) finish(null);
-        else if (!manager.running) finish(`the manager exited before the level ended; its log: ${logPath}`);
+        else if (!manager.running) finish('the manager exited before the level ended');
         else if (Date.now() - lastChange > stallMs)
           finish(
             `no job changed state for ${Math.round(stallMs / 1000)} s (${plan.jobs - finished} of ${plan.jobs} unfinished); the manager's log: ${logPath}`,
@@ -135,6 +135,10 @@ export async function runLevel(
     });
     endedAt = clockNow();
     await sampler.sample();
+    if (error !== null && !manager.running) {
+      const tail = await logTail(logPath);
+      if (tail.length > 0) error = `${error}; it said: ${tail.join(' / ')}`;
+    }
   } finally {
     sampler.stop();
     tracker.stop();
