@@ -23,6 +23,8 @@ export interface LevelSettings {
   stallMs?: number;
   /** CPU profiles of the manager go to `<profileDir>/level-<concurrency>/` (`--profile`). */
   profileDir?: string;
+  /** The work directory outlives the run (`--keep`), so messages may point into it. */
+  keep?: boolean;
 }
 
 export class LevelError extends Error {
@@ -128,7 +130,7 @@ export async function runLevel(
         else if (!manager.running) finish('the manager exited before the level ended');
         else if (Date.now() - lastChange > stallMs)
           finish(
-            `no job changed state for ${Math.round(stallMs / 1000)} s (${plan.jobs - finished} of ${plan.jobs} unfinished); the manager's log: ${logPath}`,
+            `no job changed state for ${Math.round(stallMs / 1000)} s (${plan.jobs - finished} of ${plan.jobs} unfinished); ${settings.keep ? `the manager's log: ${logPath}` : 'run with --keep to keep the manager’s log'}`,
           );
       }, 100);
       if (signal.aborted) onAbort();

@@ -76,6 +76,7 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<numb
             logBytes: options.logBytes,
             executorPlugin: options.executorPlugin,
             ...(options.profile ? { profileDir: resolve(options.profile) } : {}),
+            keep: options.keep,
           },
           onProgress,
           s,
