@@ -16,6 +16,8 @@ export interface Cluster {
   /** Makes `owner` the controller of the Secret so Kubernetes deletes it with the pod. */
   setSecretOwner(namespace: string, name: string, owner: OwnerReference): Promise<void>;
   readSecret(namespace: string, name: string): Promise<SecretObject | undefined>;
+  /** JSON merge patch of a pod's labels (a surviving manager moves a dead one's pods to itself). */
+  setPodLabels(namespace: string, name: string, labels: Record<string, string>): Promise<void>;
   /** false when the object was already gone. */
   deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<boolean>;
   deleteSecret(namespace: string, name: string): Promise<boolean>;

@@ -47,6 +47,13 @@ export class KubeCluster implements Cluster {
     });
   }
 
+  async setPodLabels(namespace: string, name: string, labels: Record<string, string>): Promise<void> {
+    await this.#http.json('PATCH', `/api/v1/namespaces/${enc(namespace)}/pods/${enc(name)}`, {
+      body: { metadata: { labels } },
+      contentType: 'application/merge-patch+json',
+    });
+  }
+
   readSecret(namespace: string, name: string): Promise<SecretObject | undefined> {
     return orUndefined(this.#http.json('GET', `/api/v1/namespaces/${enc(namespace)}/secrets/${enc(name)}`));
   }
