@@ -109,8 +109,9 @@ export const cacheSchema = z.object({
     .nullish()
     .transform((v) => v ?? false),
   paths: stringList,
+  /** `pull-push`, `pull`, `push`, or a `$VARIABLE` the runner expands (GitLab sends it unexpanded). */
   policy: z
-    .enum(['pull-push', 'pull', 'push'])
+    .union([z.enum(['pull-push', 'pull', 'push']), z.string()])
     .nullish()
     .transform((v) => v ?? 'pull-push'),
   when: whenSchema.nullish().transform((v) => v ?? 'on_success'),
@@ -147,6 +148,9 @@ export const jobPayloadSchema = z.object({
     project_id: z.number().int(),
     project_name: z.string(),
     project_full_path: z.string().nullish(),
+    /** The project's namespace and top-level group ids (pod labels `project.runner.gitlab.com/*`). */
+    namespace_id: z.number().int().nullish(),
+    root_namespace_id: z.number().int().nullish(),
     pipeline_id: z.number().int().nullish(),
     time_in_queue_seconds: z.number().nullish(),
   }),

@@ -1,0 +1,160 @@
+// The stand-in's own controls and lifecycle: injected faults, `/-/sim/` endpoints, `--state`
+// persistence, pipelines on push, and git authentication with job tokens.
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SimGitlab } from '../../../src/sim/gitlab/server.ts';
+import { projectWithPipelineFile, runnerClient, tempDir, withSim } from './helpers.ts';
+
+const exec = promisify(execFile);
+let sim: SimGitlab | undefined;
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  await sim?.close();
+  sim = undefined;
+  for (const c of cleanups.splice(0)) await c();
+});
+
+async function git(cwd: string, ...args: string[]) {
+  return await exec('git', args, {
+    cwd,
+    env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1', HOME: cwd },
+  });
+}
+
+async function workdir() {
+  const dir = await tempDir();
+  cleanups.push(dir.remove);
+  return dir.path;
+}
+
+describe('faults and controls', () => {
+  it('injects 429s and 5xx for the next requests, and drops connections', async () => {
+    sim = await withSim();
+    const client = runnerClient(sim, sim.createRunner().token);
+    sim.setFaults([{ endpoint: 'request_job', kind: '429', times: 2, retryAfter: 1 }]);
+    for (let i = 0; i < 2; i++) {
+      const res = await client.request();
+      expect(res.status).toBe(429);
+      expect(res.headers.get('Retry-After')).toBe('1');
+      await res.arrayBuffer();
+    }
+    expect((await client.request()).status).toBe(204);
+    sim.setFaults([{ endpoint: 'any', kind: 'drop', rate: 1 }]);
+    await expect(client.request()).rejects.toThrow();
+    sim.setFaults([{ endpoint: 'update_job', kind: '500', rate: 1 }]);
+    expect((await client.request()).status).toBe(204);
+    expect((await client.update(1, 'x', { state: 'running' })).status).toBe(500);
+  });
+
+  it('changes tunables and faults over /-/sim/ with the admin token', async () => {
+    sim = await withSim();
+    const put = (path: string, body: unknown, token = sim?.adminToken ?? '') =>
+      fetch(`${sim?.url}/-/sim/${path}`, {
+        method: 'PUT',
+        headers: { 'PRIVATE-TOKEN': token, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await put('config', { longPollSeconds: 5 }, 'wrong')).status).toBe(401);
+    const ok = await put('config', { longPollSeconds: 5, traceUpdateIntervalSeconds: 7 });
+    expect(((await ok.json()) as Record<string, unknown>).longPollSeconds).toBe(5);
+    expect(sim.tunables.traceUpdateIntervalSeconds).toBe(7);
+    const bad = await put('config', { longPollSeconds: 'soon' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { message: string }).message).toContain('longPollSeconds');
+    expect(
+      (await put('faults', { faults: [{ endpoint: 'patch_trace', kind: '503', times: 1 }] })).status,
+    ).toBe(200);
+    expect(sim.tunables.faults).toHaveLength(1);
+    expect((await fetch(`${sim.url}/-/sim/health`)).status).toBe(200);
+  });
+});
+
+describe('persistence', () => {
+  it('keeps projects, repositories, jobs and traces across a restart with --state', async () => {
+    const dir = await workdir();
+    const statePath = join(dir, 'state.json');
+    sim = await withSim({ statePath });
+    const token = sim.adminToken;
+    const project = await projectWithPipelineFile(sim, 'one: { script: [x] }\ntwo: { script: [y] }\n');
+    const pipeline = await sim.createPipeline(project.id);
+    const runner = sim.createRunner();
+    const client = runnerClient(sim, runner.token);
+    const job = (await (await client.request()).json()) as { id: number; token: string };
+    await client.update(job.id, job.token, { state: 'running' });
+    await client.patch(job.id, job.token, 0, 'first half\n');
+    await sim.close();
+
+    sim = await withSim({ statePath });
+    expect(sim.adminToken).toBe(token);
+    expect(sim.trace(job.id)).toBe('first half\n');
+    expect(sim.pipeline(pipeline.id)?.jobs.map((j) => j.status)).toEqual(['running', 'pending']);
+    const again = runnerClient(sim, runner.token);
+    expect((await again.patch(job.id, job.token, 11, 'second half\n')).headers.get('Range')).toBe('0-23');
+    expect(((await (await again.request()).json()) as { job_info: { name: string } }).job_info.name).toBe(
+      'two',
+    );
+    const clone = join(dir, 'clone');
+    await git(
+      dir,
+      'clone',
+      '-q',
+      `http://root:${token}@${new URL(sim.url).host}/${project.pathWithNamespace}.git`,
+      clone,
+    );
+  });
+});
+
+describe('git over HTTP', () => {
+  it('creates a pipeline on push when asked to, and authenticates like GitLab', async () => {
+    sim = await withSim({ pipelineOnPush: true });
+    const dir = await workdir();
+    const host = new URL(sim.url).host;
+    const mine = await sim.createProject({ name: 'mine' });
+    const other = await projectWithPipelineFile(sim, 'other: { script: [x] }\n');
+    const src = join(dir, 'src');
+    await git(dir, 'init', '-q', '-b', 'main', src);
+    await writeFile(join(src, '.gitlab-ci.yml'), 'hello: { script: [echo hi] }\n');
+    await git(src, 'add', '.');
+    await git(src, '-c', 'user.name=A', '-c', 'user.email=a@example.com', 'commit', '-qm', 'init');
+    const created = new Promise<number>((resolve) => {
+      const off = sim?.on('pipeline', (p) => {
+        if (p.projectId === mine.id) {
+          off?.();
+          resolve(p.id);
+        }
+      });
+    });
+    await git(
+      src,
+      'push',
+      '-q',
+      `http://oauth2:${sim.adminToken}@${host}/${mine.pathWithNamespace}.git`,
+      'main',
+    );
+    const pipelineId = await created;
+    expect(sim.pipeline(pipelineId)?.jobs.map((j) => j.name)).toEqual(['hello']);
+
+    // A running job's token clones its own project only, and never pushes.
+    await sim.createPipeline(other.id);
+    const client = runnerClient(sim, sim.createRunner().token);
+    const jobs: Array<{ id: number; token: string; job_info: { project_id: number } }> = [];
+    for (let i = 0; i < 2; i++) jobs.push((await (await client.request()).json()) as (typeof jobs)[number]);
+    const otherJob = jobs.find((j) => j.job_info.project_id === other.id);
+    if (!otherJob) throw new Error('no job of the other project');
+    await client.update(otherJob.id, otherJob.token, { state: 'running' });
+    const jobUrl = (p: string) => `http://gitlab-ci-token:${otherJob.token}@${host}/${p}.git`;
+    await git(dir, 'clone', '-q', jobUrl(other.pathWithNamespace), join(dir, 'ok'));
+    await expect(git(dir, 'clone', '-q', jobUrl(mine.pathWithNamespace), join(dir, 'no'))).rejects.toThrow(
+      /not found|could not be found/,
+    );
+    await expect(git(src, 'push', '-q', jobUrl(other.pathWithNamespace), 'main:other')).rejects.toThrow(
+      /403|not allowed/,
+    );
+    await expect(
+      git(dir, 'clone', '-q', `http://${host}/${mine.pathWithNamespace}.git`, join(dir, 'anon')),
+    ).rejects.toThrow();
+  });
+});
