@@ -1,0 +1,4 @@
+import { buildScriptSuite } from './build-script-suite.ts';
+import { SHELLS } from './harness.ts';
+
+buildScriptSuite(SHELLS.find((s) => s.name === 'busybox sh')!);

@@ -1,0 +1,84 @@
+import { crc32 } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { JobTrace, outputLimitMessage, TraceBuffer, truncateUtf8 } from '../../../src/trace/index.ts';
+
+const text = (b: TraceBuffer) => Buffer.from(b.bytes(0, b.size)).toString('utf8');
+
+describe('TraceBuffer', () => {
+  it('keeps every byte with its CRC-32 and size, however it was written', () => {
+    const data = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) % 128));
+    const whole = new TraceBuffer();
+    whole.write(data);
+    const pieces = new TraceBuffer();
+    for (let i = 0; i < data.length; i += 997) {
+      pieces.write(data.subarray(i, i + 997));
+      if (i % 50 === 0) expect(pieces.checksum).toMatch(/^crc32:[0-9a-f]{8}$/);
+    }
+    const expected = `crc32:${crc32(data).toString(16).padStart(8, '0')}`;
+    expect(whole.checksum).toBe(expected);
+    expect(pieces.checksum).toBe(expected);
+    expect(Buffer.from(pieces.bytes(0, pieces.size)).equals(data)).toBe(true);
+    expect(Buffer.from(pieces.bytes(123_456, 10)).equals(data.subarray(123_456, 123_466))).toBe(true);
+    expect(pieces.bytes(data.length, 10)).toHaveLength(0);
+    expect(new TraceBuffer().checksum).toBe('crc32:00000000');
+  });
+
+  it('replaces invalid UTF-8 byte by byte, like Go, and joins characters split across writes', () => {
+    const b = new TraceBuffer();
+    b.write(Buffer.from([0x61, 0xff, 0x62, 0xe2, 0x82, 0x41])); // ÿ invalid; E2 82 then 'A' is invalid
+    b.write(Buffer.from('€').subarray(0, 2)); // first two bytes of €
+    b.write(Buffer.from('€').subarray(2)); // its last byte
+    b.write(Buffer.from([0xed, 0xa0, 0x80])); // a surrogate: three invalid bytes
+    b.write(Buffer.from([0xf0, 0x9f])); // incomplete at the end
+    b.finish();
+    expect(text(b)).toBe('a\ufffdb\ufffd\ufffdA€\ufffd\ufffd\ufffd\ufffd\ufffd');
+  });
+
+  it('cuts the write that crosses output_limit at a character boundary and drops everything after', () => {
+    const b = new TraceBuffer({ limitBytes: 10 });
+    b.write('12345678');
+    b.write('€uro'); // € is 3 bytes: only 2 would fit
+    b.write('more output');
+    b.finish();
+    expect(text(b)).toBe(`12345678${outputLimitMessage(10)}`);
+    expect(outputLimitMessage(10)).toBe(
+      "\n\x1b[33;1mJob's log exceeded limit of 10 bytes.\nJob execution will continue but no more output will be collected.\x1b[0;m\n",
+    );
+    expect(b.limitReached).toBe(true);
+    expect(b.size).toBe(Buffer.byteLength(text(b)));
+  });
+
+  it('writes the notice when a write fills the limit exactly, and defaults to 4 MiB', () => {
+    const b = new TraceBuffer({ limitBytes: 4 });
+    b.write('abcd');
+    expect(text(b)).toBe(`abcd${outputLimitMessage(4)}`);
+    expect(new TraceBuffer().limitBytes).toBe(4 * 1024 * 1024);
+    expect(new TraceBuffer({ limitBytes: 0 }).limitBytes).toBe(4 * 1024 * 1024);
+  });
+
+  it('truncates UTF-8 without cutting a character', () => {
+    const s = Buffer.from('aé€😀');
+    expect(Buffer.from(truncateUtf8(s, 2)).toString()).toBe('a');
+    expect(Buffer.from(truncateUtf8(s, 3)).toString()).toBe('aé');
+    expect(Buffer.from(truncateUtf8(s, 5)).toString()).toBe('aé');
+    expect(Buffer.from(truncateUtf8(s, 6)).toString()).toBe('aé€');
+    expect(Buffer.from(truncateUtf8(s, 9)).toString()).toBe('aé€');
+    expect(Buffer.from(truncateUtf8(s, 10)).toString()).toBe('aé€😀');
+  });
+
+  it('applies the limit after masking and timestamps (the checksum covers the final bytes)', () => {
+    const trace = new JobTrace({
+      timestamps: true,
+      phrases: ['topsecret'],
+      outputLimitBytes: 60,
+      clock: () => 0,
+    });
+    trace.runner.write('value topsecret\n');
+    trace.runner.write('x'.repeat(100));
+    trace.finish();
+    const out = text(trace.buffer);
+    expect(out.startsWith('1970-01-01T00:00:00.000000Z 00O value [MASKED]\n')).toBe(true);
+    expect(out.endsWith(outputLimitMessage(60))).toBe(true);
+    expect(out).not.toContain('topsecret');
+  });
+});
