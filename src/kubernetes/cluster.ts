@@ -37,6 +37,8 @@ export interface Cluster {
   replaceLease(namespace: string, lease: LeaseObject): Promise<LeaseObject>;
   deleteLease(namespace: string, name: string): Promise<boolean>;
   listLeases(namespace: string, labelSelector: string): Promise<ObjectList<LeaseObject>>;
+  /** `GET /version`: decides native sidecars (1.29+) versus plain service containers. */
+  serverVersion(): Promise<{ major: number; minor: number; gitVersion: string }>;
   /** Requests sent so far (for metrics and the benchmark). */
   readonly requestCount: number;
   close(): Promise<void>;

@@ -124,6 +124,17 @@ export class KubeCluster implements Cluster {
     return this.#http.json('GET', `${LEASES}/${enc(namespace)}/leases`, { query: { labelSelector } });
   }
 
+  async serverVersion(): Promise<{ major: number; minor: number; gitVersion: string }> {
+    const v = await this.#http.json<{ major?: string; minor?: string; gitVersion?: string }>(
+      'GET',
+      '/version',
+    );
+    // Managed clusters report minors like "29+".
+    const major = Number.parseInt(v.major ?? '1', 10);
+    const minor = Number.parseInt(v.minor ?? '0', 10);
+    return { major, minor, gitVersion: v.gitVersion ?? `v${major}.${minor}` };
+  }
+
   close(): Promise<void> {
     return this.#config.close();
   }
