@@ -3,6 +3,7 @@
 # _pr_main. Contract: docs/pod-contract.md.
 
 # A cancel that arrives before the handlers below exist still counts.
+_pr_canceled=0
 trap '_pr_canceled=1' TERM INT
 
 # Paths may be overridden at run time (tests, simulators).
@@ -12,7 +13,6 @@ trap '_pr_canceled=1' TERM INT
 
 _pr_main_pid=$$
 _pr_phase=setup
-_pr_canceled=${_pr_canceled:-0}
 _pr_timed_out=0
 _pr_after_timed_out=0
 _pr_steps_done=0
