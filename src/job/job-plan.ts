@@ -114,6 +114,12 @@ export function planJob(input: PlanInput): JobPlan | JobFailure {
     safeDirectoryCheckout: runner.safe_directory_checkout,
     cleanGitConfig: runner.clean_git_config,
     userAgent: `podrunner-helper ${input.version}`,
+    ...(runner.artifact?.upload_timeout
+      ? { artifactUploadTimeoutSeconds: runner.artifact.upload_timeout / 1000 }
+      : {}),
+    ...(runner.artifact?.response_header_timeout
+      ? { artifactResponseHeaderTimeoutSeconds: runner.artifact.response_header_timeout / 1000 }
+      : {}),
   };
 
   const lookup = (name: string) => variables.findLast((v) => v.key === name)?.value ?? '';
