@@ -10,7 +10,7 @@ export interface NotActedOnEntry {
   children?: boolean;
 }
 
-const JOB = 'acted on by the job executor, which is not built yet';
+const K8S_LATER = 'accepted for compatibility; the Kubernetes executor does not act on it yet';
 const OTHER_EXECUTOR =
   'belongs to another gitlab-runner executor or platform; podrunner runs only Kubernetes';
 
@@ -22,26 +22,50 @@ export const notActedOn: NotActedOnEntry[] = [
   { pattern: 'experimental', reason: OTHER_EXECUTOR },
   { pattern: 'machine', reason: OTHER_EXECUTOR },
 
-  { pattern: 'runners.*.kubernetes', reason: 'the Kubernetes executor is not built yet', children: true },
-  { pattern: 'runners.*.cache', reason: 'the distributed cache is not built yet' },
-  { pattern: 'runners.*.artifact', reason: JOB },
-  { pattern: 'runners.*.output_limit', reason: JOB },
-  { pattern: 'runners.*.builds_dir', reason: JOB },
-  { pattern: 'runners.*.cache_dir', reason: JOB },
-  { pattern: 'runners.*.clone_url', reason: JOB },
-  { pattern: 'runners.*.environment', reason: JOB },
-  { pattern: 'runners.*.pre_get_sources_script', reason: JOB },
-  { pattern: 'runners.*.post_get_sources_script', reason: JOB },
-  { pattern: 'runners.*.pre_build_script', reason: JOB },
-  { pattern: 'runners.*.post_build_script', reason: JOB },
-  { pattern: 'runners.*.prepare_timeout', reason: JOB },
-  { pattern: 'runners.*.get_sources_timeout', reason: JOB },
-  { pattern: 'runners.*.debug_trace_disabled', reason: JOB },
-  { pattern: 'runners.*.safe_directory_checkout', reason: JOB },
-  { pattern: 'runners.*.clean_git_config', reason: JOB },
-  { pattern: 'runners.*.custom_build_dir', reason: JOB },
-  { pattern: 'runners.*.feature_flags', reason: JOB },
-  { pattern: 'runners.*.shell', reason: JOB },
+  {
+    pattern: 'runners.*.cache.gcs',
+    reason: 'podrunner stores caches in S3-compatible storage or a volume only',
+  },
+  {
+    pattern: 'runners.*.cache.azure',
+    reason: 'podrunner stores caches in S3-compatible storage or a volume only',
+  },
+  {
+    pattern: 'runners.*.prepare_timeout',
+    reason: 'the pod start is bounded by [runners.kubernetes] poll_timeout',
+  },
+  { pattern: 'runners.*.get_sources_timeout', reason: 'not enforced yet; GET_SOURCES_ATTEMPTS is' },
+  { pattern: 'runners.*.shell', reason: 'podrunner detects bash or sh in the job image itself' },
+  { pattern: 'runners.*.kubernetes.namespace_per_job', reason: K8S_LATER },
+  { pattern: 'runners.*.kubernetes.bearer_token_overwrite_allowed', reason: K8S_LATER },
+  { pattern: 'runners.*.kubernetes.retry_limits', reason: K8S_LATER },
+  { pattern: 'runners.*.kubernetes.resource_availability_check_max_attempts', reason: K8S_LATER },
+  { pattern: 'runners.*.kubernetes.pod_disruption_budget', reason: K8S_LATER },
+  { pattern: 'runners.*.kubernetes.print_pod_warning_events', reason: K8S_LATER },
+  { pattern: 'runners.*.kubernetes.cleanup_resources_timeout', reason: K8S_LATER },
+  { pattern: 'runners.*.kubernetes.helper_image_flavor', reason: 'podrunner has one helper image' },
+  {
+    pattern: 'runners.*.kubernetes.helper_image_autoset_arch_and_os',
+    reason: 'podrunner has one helper image',
+  },
+  {
+    pattern: 'runners.*.kubernetes.poll_interval',
+    reason: 'podrunner follows pods through a watch; there is no polling to tune',
+  },
+  {
+    pattern: 'runners.*.kubernetes.init_permissions_container_security_context',
+    reason: 'podrunner pods have no init-permissions container',
+  },
+  { pattern: 'runners.*.kubernetes.logs_base_dir', reason: 'podrunner pods have no logs volume' },
+  { pattern: 'runners.*.kubernetes.scripts_base_dir', reason: 'podrunner pods have no scripts volume' },
+  {
+    pattern: 'runners.*.kubernetes.terminationGracePeriodSeconds',
+    reason: 'deprecated upstream; use pod_termination_grace_period_seconds',
+  },
+  { pattern: 'runners.*.kubernetes.autoscaler', reason: K8S_LATER },
+  { pattern: 'runners.*.kubernetes.suspend_pvc_size', reason: K8S_LATER },
+  { pattern: 'runners.*.kubernetes.suspend_pvc_storage_class', reason: K8S_LATER },
+  { pattern: 'runners.*.kubernetes.services.*.suspend_data_path', reason: K8S_LATER },
 
   { pattern: 'runners.*.proxy_exec', reason: OTHER_EXECUTOR },
   { pattern: 'runners.*.referees', reason: OTHER_EXECUTOR },

@@ -65,6 +65,11 @@ export interface JobHandler {
    * starts; each adopted job occupies a slot of its runner until `resume` settles.
    */
   adopt?(runners: readonly RunnerContext[], log: Logger): Promise<AdoptedJob[]>;
+  /**
+   * Jobs the executor takes over later (another manager of the same runner is gone for good); the
+   * manager gives each a slot like an adopted job. Registered once, after `adopt`.
+   */
+  onAdoptable?(listener: (job: AdoptedJob) => void): void;
   /** Releases the executor's resources at exit. */
   close?(): Promise<void>;
 }

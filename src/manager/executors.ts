@@ -1,5 +1,7 @@
 // Chooses the executor plug-in for `run`. The Kubernetes executor is the default and only real one; `fake`
 // runs jobs without a cluster (tests, demos of the manager alone).
+import type { Logger } from 'pino';
+import { version } from '../version.ts';
 import type { JobHandler } from './executor.ts';
 
 export const executorPlugins = ['kubernetes', 'fake'] as const;
@@ -9,17 +11,16 @@ export class ExecutorUnavailableError extends Error {
   readonly code = 'EXECUTOR_UNAVAILABLE';
 }
 
-export async function loadExecutor(name: string): Promise<JobHandler> {
+export async function loadExecutor(name: string, log: Logger): Promise<JobHandler> {
   switch (name) {
     case 'fake': {
       const { fakeExecutor } = await import('./fake-executor.ts');
       return fakeExecutor();
     }
-    case 'kubernetes':
-      // Wired in when src/job (the Kubernetes executor) lands.
-      throw new ExecutorUnavailableError(
-        'the Kubernetes executor is not part of this build yet; `--executor-plugin fake` runs jobs without a cluster',
-      );
+    case 'kubernetes': {
+      const { KubernetesExecutor } = await import('../job/kubernetes-executor.ts');
+      return new KubernetesExecutor({ log, version, revision: process.env.PODRUNNER_REVISION ?? 'dev' });
+    }
     default:
       throw new ExecutorUnavailableError(
         `unknown executor plug-in ${JSON.stringify(name)} (one of: ${executorPlugins.join(', ')})`,

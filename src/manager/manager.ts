@@ -118,30 +118,36 @@ export class Manager extends EventEmitter<ManagerEvents> {
       } catch (err) {
         this.log.error({ err }, 'the executor could not list the jobs it already runs; none adopted');
       }
-      for (const job of adopted) {
-        const entry = [...this.runners.values()].find((e) => e.context.config.token === job.runnerToken);
-        if (!entry) {
-          this.log.warn({ job: job.jobId }, 'adopted job belongs to no configured runner; it is left alone');
-          continue;
-        }
-        const slot = this.capacity.force(entry.pool);
-        this.track(
-          entry,
-          { id: job.jobId, projectId: job.projectId, token: '', failureReasons: [] },
-          slot,
-          (signal) => job.resume(signal),
-        );
-        this.log.info(
-          { job: job.jobId, project: job.projectId, runner: entry.context.shortToken },
-          'job adopted',
-        );
-      }
+      for (const job of adopted) this.adoptJob(job);
+      this.options.handler.onAdoptable?.((job) => {
+        if (this.state === 'running') this.adoptJob(job);
+      });
     }
     this.state = 'running';
     for (const entry of this.runners.values()) entry.feeder.start();
     this.log.info(
       { concurrent: config.concurrent, runners: [...this.runners.values()].map((e) => e.context.shortToken) },
       'manager started',
+    );
+  }
+
+  /** Gives a job the executor already runs a slot of its runner (beyond the caps if need be). */
+  private adoptJob(job: AdoptedJob): void {
+    const entry = [...this.runners.values()].find((e) => e.context.config.token === job.runnerToken);
+    if (!entry) {
+      this.log.warn({ job: job.jobId }, 'adopted job belongs to no configured runner; it is left alone');
+      return;
+    }
+    const slot = this.capacity.force(entry.pool);
+    this.track(
+      entry,
+      { id: job.jobId, projectId: job.projectId, token: '', failureReasons: [] },
+      slot,
+      (signal) => job.resume(signal),
+    );
+    this.log.info(
+      { job: job.jobId, project: job.projectId, runner: entry.context.shortToken },
+      'job adopted',
     );
   }
 

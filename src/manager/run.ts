@@ -71,7 +71,7 @@ export async function runManager(options: RunOptions): Promise<ExitCode> {
 
   let handler: JobHandler;
   try {
-    handler = options.handler ?? (await loadExecutor(options.executorPlugin));
+    handler = options.handler ?? (await loadExecutor(options.executorPlugin, log));
   } catch (err) {
     log.fatal({ err }, (err as Error).message);
     return EXIT.FAILED;

@@ -1,20 +1,21 @@
-// `--faults FILE` (YAML or JSON): an `api:` section for the API server and a `kubelet:` section passed
-// to the kubelet untouched.
+// `--faults FILE` (YAML or JSON): an `api:` section for the API server and a `kubelet:` section for
+// the kubelet; both are validated here so a bad file is refused at start, naming the file.
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { type ApiFaults, apiFaultsSchema } from './api/faults.ts';
+import { type KubeletFaultsInput, kubeletFaultsSchema } from './kubelet/faults.ts';
 
 const faultsFileSchema = z
   .object({
     api: apiFaultsSchema.optional(),
-    kubelet: z.unknown().optional(),
+    kubelet: kubeletFaultsSchema.optional(),
   })
   .strict();
 
 export interface FaultsFile {
   api?: ApiFaults;
-  kubelet?: unknown;
+  kubelet?: KubeletFaultsInput;
 }
 
 export class FaultsFileError extends Error {
@@ -38,7 +39,9 @@ export function parseFaults(text: string, source: string): FaultsFile {
   }
   const out: FaultsFile = {};
   if (result.data.api) out.api = result.data.api;
-  if (result.data.kubelet !== undefined) out.kubelet = result.data.kubelet;
+  // The kubelet parses its section again (with defaults); hand it what the file said.
+  const raw2 = raw as { kubelet?: KubeletFaultsInput } | null;
+  if (raw2?.kubelet !== undefined) out.kubelet = raw2.kubelet;
   return out;
 }
 

@@ -179,11 +179,11 @@ describe('podrunner run', () => {
       '--config',
       config,
       '--executor-plugin',
-      'kubernetes',
+      'docker',
       '--log-format',
       'json',
     ]);
     expect(plugin.code).toBe(1);
-    expect(plugin.stdout).toContain('the Kubernetes executor is not part of this build yet');
+    expect(plugin.stdout).toContain('unknown executor plug-in \\"docker\\"');
   });
 });

@@ -58,7 +58,7 @@ describe('podrunner sim kube', () => {
     const kubeconfig = join(dir, 'kc', 'config');
     await writeFile(
       join(dir, 'faults.yaml'),
-      'api:\n  errors:\n    - { code: 500, rate: 1, resources: [secrets] }\nkubelet: { anything: true }\n',
+      'api:\n  errors:\n    - { code: 500, rate: 1, resources: [secrets] }\nkubelet: { schedulingDelay: 0 }\n',
     );
     const sim = startCli([
       '--listen',
@@ -104,6 +104,18 @@ describe('podrunner sim kube', () => {
     expect(result).toMatchObject({
       code: 2,
       stderr: expect.stringContaining(`${join(dir, 'bad.yaml')}: invalid faults: api.errors.0.code`),
+    });
+    await writeFile(join(dir, 'bad-kubelet.yaml'), 'kubelet: { anything: true }\n');
+    const badKubelet = await run(
+      process.execPath,
+      [cli, 'sim', 'kube', '--listen', '127.0.0.1:0', '--faults', join(dir, 'bad-kubelet.yaml')],
+      { env: { ...process.env, HOME: dir } },
+    ).catch((e: { code: number; stderr: string }) => e);
+    expect(badKubelet).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining(
+        `${join(dir, 'bad-kubelet.yaml')}: invalid faults: kubelet: Unrecognized key`,
+      ),
     });
     const badListen = await run(process.execPath, [cli, 'sim', 'kube', '--listen', 'nope'], {
       env: { ...process.env, HOME: dir },

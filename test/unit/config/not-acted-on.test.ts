@@ -19,13 +19,20 @@ describe('the not-acted-on list', () => {
   });
 
   it('matches set keys, array elements and the children of a table', () => {
-    const found = findNotActedOn({
-      sentry_dsn: 'x',
-      runners: [
-        { url: 'u', kubernetes: { namespace: 'a', image: 'b' } },
-        { url: 'v', pre_build_script: 'echo' },
+    const found = findNotActedOn(
+      {
+        sentry_dsn: 'x',
+        runners: [
+          { url: 'u', kubernetes: { namespace: 'a', image: 'b' } },
+          { url: 'v', pre_build_script: 'echo' },
+        ],
+      },
+      [
+        { pattern: 'sentry_dsn', reason: 'r' },
+        { pattern: 'runners.*.kubernetes', reason: 'r', children: true },
+        { pattern: 'runners.*.pre_build_script', reason: 'r' },
       ],
-    });
+    );
     expect(found.map((f) => f.path)).toEqual([
       ['sentry_dsn'],
       ['runners', 0, 'kubernetes', 'namespace'],

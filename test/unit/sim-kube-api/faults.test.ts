@@ -3,7 +3,7 @@ import { apiFaultsSchema, FaultInjector } from '../../../src/sim/kube/api/faults
 import { FaultsFileError, parseFaults } from '../../../src/sim/kube/faults-file.ts';
 
 describe('faults', () => {
-  it('reads a faults file with an api section and passes the kubelet section through', () => {
+  it('reads a faults file with an api and a kubelet section, both validated', () => {
     const faults = parseFaults(
       `api:
   seed: 7
@@ -11,13 +11,16 @@ describe('faults', () => {
     - { code: 429, rate: 0.5, verbs: [list], resources: [pods] }
   watch: { maxDurationSeconds: 30 }
 kubelet:
-  imagePullErrors: { rate: 0.1 }
+  imagePullErrors: [{ image: 'registry.example/*', probability: 0.1 }]
 `,
       'faults.yaml',
     );
     expect(faults.api?.errors[0]).toEqual({ code: 429, rate: 0.5, verbs: ['list'], resources: ['pods'] });
     expect(faults.api?.watch.maxDurationSeconds).toBe(30);
-    expect(faults.kubelet).toEqual({ imagePullErrors: { rate: 0.1 } });
+    expect(faults.kubelet).toEqual({ imagePullErrors: [{ image: 'registry.example/*', probability: 0.1 }] });
+    expect(() => parseFaults('kubelet:\n  imagePullErrors: { rate: 0.1 }\n', 'k.yaml')).toThrowError(
+      /k\.yaml: invalid faults: kubelet\.imagePullErrors/,
+    );
     expect(parseFaults('{"api": {}}', 'f.json').api?.errors).toEqual([]);
   });
 
