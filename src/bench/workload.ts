@@ -44,15 +44,16 @@ export function pipelineYaml(count: number, shape: JobShape): string {
 /**
  * `sim.podrunner.dev/…` annotations that make a virtual build container run the job's duration and print
  * its log volume (src/sim/kube/README.md); ignored by a real cluster. The virtual runtime prints a log
- * rate once a second while the container runs, so the bytes are split over the whole seconds before it
- * ends; a job too short for that prints them at its start (at most 200 KB: annotations are small).
+ * rate once a second while the container runs, so the bytes are split over the whole seconds of the
+ * job; a job shorter than a second prints them at its start (at most 200 KB: annotations are small).
  */
 export function virtualPodAnnotations(shape: JobShape): Record<string, string> {
   const annotations: Record<string, string> = {
     'sim.podrunner.dev/duration.build': `${Math.round(shape.durationMs)}ms`,
   };
   if (shape.logBytes <= 0) return annotations;
-  const ticks = Math.ceil(shape.durationMs / 1000) - 1;
+  // the rate timer starts with the container and ticks before a sleep of a whole number of seconds ends
+  const ticks = Math.floor(shape.durationMs / 1000);
   if (ticks >= 1)
     annotations['sim.podrunner.dev/log-bytes-per-second.build'] = String(Math.ceil(shape.logBytes / ticks));
   else annotations['sim.podrunner.dev/output.build'] = syntheticLines(Math.min(shape.logBytes, 200_000));

@@ -13,14 +13,17 @@ import { BENCH_USER_AGENT } from './request-tally.ts';
 
 type RequestContext = Parameters<KubeConfig['applySecurityAuthentication']>[0];
 
-export const JOB_ID_LABEL = 'job.runner.gitlab.com/id';
+/** The job id: an annotation on job pods, as upstream sets it. */
+export const JOB_ID_KEY = 'job.runner.gitlab.com/id';
+/** A label every job pod has (upstream's), for the watch's selector. */
+export const JOB_POD_LABEL = 'job.runner.gitlab.com/pod';
 
 const runningOrDone = (s: V1ContainerStatus) =>
   s.state?.running !== undefined || s.state?.terminated !== undefined;
 
 /** Updates `times` from one observation of `pod` at `now`; pure apart from that. */
 export function observePod(pod: V1Pod, now: number, times: Map<number, PodTimes>): void {
-  const id = Number(pod.metadata?.labels?.[JOB_ID_LABEL]);
+  const id = Number(pod.metadata?.annotations?.[JOB_ID_KEY] ?? pod.metadata?.labels?.[JOB_ID_KEY]);
   if (!Number.isInteger(id) || id <= 0) return;
   let t = times.get(id);
   if (!t) {
@@ -68,8 +71,8 @@ export async function watchPodTimes(kc: KubeConfig, namespace: string): Promise<
   const informer = makeInformer<V1Pod>(
     kc,
     `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
-    () => core.listNamespacedPod({ namespace, labelSelector: JOB_ID_LABEL }),
-    JOB_ID_LABEL,
+    () => core.listNamespacedPod({ namespace, labelSelector: JOB_POD_LABEL }),
+    JOB_POD_LABEL,
   );
   const seen = (pod: V1Pod) => observePod(pod, clockNow(), times);
   informer.on('add', seen);

@@ -20,8 +20,8 @@ function jobPod(id: number, annotations: Record<string, string>): V1Pod {
   return {
     metadata: {
       name: `runner-job-${id}`,
-      labels: { 'job.runner.gitlab.com/id': String(id) },
-      annotations,
+      labels: { 'job.runner.gitlab.com/pod': `runner-job-${id}` },
+      annotations: { ...annotations, 'job.runner.gitlab.com/id': String(id) },
     },
     spec: {
       restartPolicy: 'Never',

@@ -66,10 +66,10 @@ describe('the manager’s config.toml', () => {
 
   it('carries the namespace and pod annotations for the Kubernetes executor', () => {
     const annotations = virtualPodAnnotations({ durationMs: 5000, logBytes: 65_536 });
-    // printed once a second while the build runs: at 1, 2, 3 and 4 s of a 5 s job
+    // printed once a second while the build runs: at 1, 2, 3, 4 and 5 s of a 5 s job
     expect(annotations).toEqual({
       'sim.podrunner.dev/duration.build': '5000ms',
-      'sim.podrunner.dev/log-bytes-per-second.build': '16384',
+      'sim.podrunner.dev/log-bytes-per-second.build': '13108',
     });
     const toml = managerConfigToml({
       concurrency: 10,
