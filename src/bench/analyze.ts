@@ -101,6 +101,12 @@ export function analyzeLevel(o: LevelObservations): LevelResult {
   const measured = accepted.slice(warmup);
   const finished = o.jobs.filter((j) => j.status !== undefined && finalStatuses.has(j.status));
   const succeeded = finished.filter((j) => j.status === 'success').length;
+  const failureReasons: Record<string, number> = {};
+  for (const j of finished) {
+    if (j.status === 'success') continue;
+    const reason = j.status === 'failed' ? (j.failureReason ?? 'unknown_failure') : (j.status as string);
+    failureReasons[reason] = (failureReasons[reason] ?? 0) + 1;
+  }
 
   // Rates count whole cycles: jobs ÷ the time from the warm-up's last event to the last event. Measuring
   // from the first measured event instead would count one wave too many when jobs end in waves (every
@@ -147,6 +153,7 @@ export function analyzeLevel(o: LevelObservations): LevelResult {
     succeededJobs: succeeded,
     failedJobs: finished.length - succeeded,
     unfinishedJobs: jobCount - finished.length,
+    failureReasons,
     error: o.error,
     wallSeconds: Math.max(0, (o.endedAt - o.startedAt) / 1000),
     windowSeconds:

@@ -50,6 +50,7 @@ export function trackGitlabJobs(gitlab: SimGitlab): GitlabTracker {
     if (finalStatuses.has(job.status) && e.finishedAt === undefined) {
       e.finishedAt = t;
       e.status = job.status;
+      if (job.failureReason) e.failureReason = job.failureReason;
       c.finished++;
     }
     changed();

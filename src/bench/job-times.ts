@@ -14,6 +14,8 @@ export interface JobTimes {
   finishedAt?: number;
   /** The final status (`success`, `failed`, `canceled`). */
   status?: string;
+  /** GitLab's failure reason of a job that did not succeed. */
+  failureReason?: string;
   traceBytes: number;
   /** The job's pod exists in Kubernetes. */
   podCreatedAt?: number;

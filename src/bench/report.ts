@@ -74,6 +74,8 @@ export const levelSchema = z.object({
   failedJobs: z.number().int().nonnegative(),
   /** Jobs that never reached a final state (the level stalled or was interrupted). */
   unfinishedJobs: z.number().int().nonnegative(),
+  /** Jobs that did not succeed, by GitLab failure reason (`canceled` for canceled ones). */
+  failureReasons: counts,
   /** Why the level ended early, if it did. */
   error: z.string().nullable(),
   /** Pipeline created → last final state. */

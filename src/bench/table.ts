@@ -99,9 +99,16 @@ export function renderReportText(report: BenchReport): string {
     latencyTable(report.levels),
   ];
   const errors = report.levels.filter((l) => l.error);
-  if (errors.length > 0 || report.notes.length > 0) {
+  const failing = report.levels.filter((l) => Object.keys(l.failureReasons).length > 0);
+  if (errors.length > 0 || failing.length > 0 || report.notes.length > 0) {
     out.push('');
     for (const l of errors) out.push(`! level ${l.concurrency}: ${l.error}`);
+    for (const l of failing)
+      out.push(
+        `! level ${l.concurrency}: jobs not successful: ${Object.entries(l.failureReasons)
+          .map(([reason, n]) => `${n} ${reason}`)
+          .join(', ')}`,
+      );
     for (const n of report.notes) out.push(`note: ${n}`);
   }
   return `${out.join('\n')}\n`;

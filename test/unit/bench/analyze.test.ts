@@ -72,12 +72,20 @@ describe('analyzeLevel', () => {
   it('reports unfinished and failed jobs, and a level with nothing measured', () => {
     const jobs: JobTimes[] = syntheticJobs(2, 20, 1000);
     (jobs[18] as JobTimes).status = 'failed';
+    (jobs[18] as JobTimes).failureReason = 'script_failure';
+    (jobs[17] as JobTimes).status = 'canceled';
     for (const j of jobs.slice(19)) {
       delete j.finishedAt;
       delete j.status;
     }
     const r = analyzeLevel(observations(2, jobs, { error: 'stalled' }));
-    expect(r).toMatchObject({ succeededJobs: 18, failedJobs: 1, unfinishedJobs: 1, error: 'stalled' });
+    expect(r).toMatchObject({
+      succeededJobs: 17,
+      failedJobs: 2,
+      unfinishedJobs: 1,
+      error: 'stalled',
+      failureReasons: { script_failure: 1, canceled: 1 },
+    });
 
     const none = analyzeLevel(
       observations(2, [{ id: 1, traceBytes: 0 }], { manager: { pid: null, idle: undefined, samples: [] } }),

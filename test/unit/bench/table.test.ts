@@ -42,11 +42,14 @@ describe('terminal table', () => {
   });
 
   it('names the mode, the settings, errors and notes', () => {
-    const r = report('fake', [{ ...level(2, 40), error: 'the manager exited' }]);
+    const r = report('fake', [
+      { ...level(2, 40), error: 'the manager exited', failureReasons: { runner_system_failure: 3 } },
+    ]);
     const text = renderReportText(r);
     expect(text).toMatch(/^podrunner bench — fake executor/);
     expect(text).toContain('jobs of 1.00s printing 1.0 KiB each');
     expect(text).toContain('! level 2: the manager exited');
+    expect(text).toContain('! level 2: jobs not successful: 3 runner_system_failure');
     expect(text).toContain('note: a note');
   });
 });
