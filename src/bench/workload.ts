@@ -50,6 +50,8 @@ export function pipelineYaml(count: number, shape: JobShape): string {
 export function virtualPodAnnotations(shape: JobShape): Record<string, string> {
   const annotations: Record<string, string> = {
     'sim.podrunner.dev/duration.build': `${Math.round(shape.durationMs)}ms`,
+    // the result a real build container writes to /dev/termination-log (docs/pod-contract.md)
+    'sim.podrunner.dev/termination-message.build': BUILD_SUCCEEDED,
   };
   if (shape.logBytes <= 0) return annotations;
   // the rate timer starts with the container and ticks before a sleep of a whole number of seconds ends
@@ -66,6 +68,8 @@ function syntheticLines(bytes: number): string {
   const text = `${line}\n`.repeat(Math.ceil(bytes / (line.length + 1))).slice(0, Math.max(0, bytes - 1));
   return text.replaceAll('\n', '\\n');
 }
+
+const BUILD_SUCCEEDED = '{"exit_code":0,"timed_out":false,"canceled":false}';
 
 export interface ManagerConfigInput {
   concurrency: number;

@@ -69,6 +69,7 @@ describe('the manager’s config.toml', () => {
     // printed once a second while the build runs: at 1, 2, 3, 4 and 5 s of a 5 s job
     expect(annotations).toEqual({
       'sim.podrunner.dev/duration.build': '5000ms',
+      'sim.podrunner.dev/termination-message.build': '{"exit_code":0,"timed_out":false,"canceled":false}',
       'sim.podrunner.dev/log-bytes-per-second.build': '13108',
     });
     const toml = managerConfigToml({
@@ -94,9 +95,10 @@ describe('virtual pod annotations', () => {
     // `\n` stands for a new line; the runtime adds the last one
     expect(output.replaceAll('\\n', '\n')).toHaveLength(299);
     expect(short['sim.podrunner.dev/log-bytes-per-second.build']).toBeUndefined();
-    expect(virtualPodAnnotations({ durationMs: 3000, logBytes: 0 })).toEqual({
-      'sim.podrunner.dev/duration.build': '3000ms',
-    });
+    expect(Object.keys(virtualPodAnnotations({ durationMs: 3000, logBytes: 0 }))).toEqual([
+      'sim.podrunner.dev/duration.build',
+      'sim.podrunner.dev/termination-message.build',
+    ]);
   });
 });
 
