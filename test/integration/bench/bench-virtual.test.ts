@@ -1,0 +1,86 @@
+// `podrunner bench` end to end in its default mode: the Kubernetes executor in a manager process per level,
+// against the embedded GitLab and the embedded Kubernetes in virtual mode (a child process). Checks what
+// was measured, never how fast.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BenchReport, parseReport } from '../../../src/bench/report.ts';
+import { type CliRun, startCli } from '../../support/cli.ts';
+
+let dir: string;
+let run: CliRun;
+let code: number | null;
+let report: BenchReport;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'podrunner-bench-virtual-test-'));
+  run = startCli(
+    [
+      'bench',
+      '--jobs',
+      '10',
+      '--concurrency',
+      '2,5',
+      '--job-duration',
+      '200ms',
+      '--log-bytes',
+      '1KiB',
+      '--api-latency',
+      '2ms',
+      '--json',
+      join(dir, 'report.json'),
+    ],
+    { TMPDIR: dir },
+  );
+  code = await run.exit;
+  report = parseReport(JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')));
+}, 180_000);
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('podrunner bench (embedded Kubernetes, virtual mode)', () => {
+  it('runs every job of every level to success', () => {
+    expect(code, [...run.stdout, ...run.stderr].join('\n')).toBe(0);
+    expect(report.mode).toBe('virtual');
+    expect(report.settings).toMatchObject({
+      executorPlugin: 'kubernetes',
+      apiLatencyMs: 2,
+      kubeconfig: null,
+    });
+    expect(
+      report.levels.map((l) => [l.concurrency, l.jobs, l.succeededJobs, l.failureReasons, l.error]),
+    ).toEqual([
+      [2, 10, 10, {}, null],
+      [5, 10, 10, {}, null],
+    ]);
+  });
+
+  it('measures the pod side of every measured job', () => {
+    for (const l of report.levels) {
+      for (const key of ['acceptedToPodCreated', 'podStartedToFirstTrace', 'terminatedToFinal'] as const)
+        expect(l.latencyMs[key]?.count, key).toBe(l.measuredJobs);
+    }
+  });
+
+  it('counts the Kubernetes requests the manager made: a Secret and a Pod per job, and their logs', () => {
+    for (const l of report.levels) {
+      const k8s = l.requests.kubernetes;
+      expect(k8s).not.toBeNull();
+      expect(k8s?.byKind['create pods']).toBe(l.jobs);
+      expect(k8s?.byKind['create secrets']).toBe(l.jobs);
+      expect(k8s?.byKind['get pods/log']).toBeGreaterThanOrEqual(l.jobs);
+      expect(k8s?.perJob).toBeGreaterThan(2);
+    }
+  });
+
+  it('shows the pod-side latencies in the table', () => {
+    const stdout = run.stdout.join('\n');
+    expect(stdout).toMatch(/^podrunner bench — Kubernetes executor against the embedded Kubernetes/);
+    const latencyRows = stdout.split('\n').filter((l) => /^\s+[25]\s+\S+ \/ /.test(l));
+    expect(latencyRows).toHaveLength(2);
+    for (const row of latencyRows) expect(row).not.toContain('–');
+  });
+});
