@@ -45,7 +45,7 @@ function latencies(measured: readonly JobTimes[]): Latencies {
     ),
     podStartedToFirstTrace: diffs(
       (j) => j.podStartedAt,
-      (j) => j.firstTraceAt,
+      (j) => j.firstPodOutputAt ?? j.firstTraceAt,
     ),
     terminatedToFinal: diffs(
       (j) => j.terminatedAt,

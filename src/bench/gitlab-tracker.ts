@@ -6,6 +6,14 @@ import { clockNow, type JobTimes } from './job-times.ts';
 
 const finalStatuses = new Set(['success', 'failed', 'canceled', 'skipped']);
 
+/** A trace record of a container's stream: `<RFC 3339 time> <stream ≠ 00><O|E>` at a line start. */
+const containerRecord = /(?:^|\n)\d{4}-\d\d-\d\dT[\d:.]+Z (?!00)[0-9a-f]{2}[OE]/;
+
+/** Whether `chunk` (text appended to a trace) holds output of the job's containers. */
+export function hasContainerOutput(chunk: string): boolean {
+  return containerRecord.test(chunk);
+}
+
 export interface GitlabTracker {
   /** Times of the jobs seen since the tracker started, by job id. */
   readonly jobs: ReadonlyMap<number, JobTimes & { pipelineId: number }>;
@@ -57,7 +65,14 @@ export function trackGitlabJobs(gitlab: SimGitlab): GitlabTracker {
   };
   const onTrace = (job: Job, bytes: number) => {
     const { e } = entry(job);
-    if (bytes > 0 && e.firstTraceAt === undefined) e.firstTraceAt = clockNow();
+    const t = clockNow();
+    if (bytes > 0 && e.firstTraceAt === undefined) e.firstTraceAt = t;
+    if (bytes > 0 && e.firstPodOutputAt === undefined) {
+      const trace = gitlab.store.trace(job).bytes();
+      // a record split across two PATCHes is found in the second: look back one line's worth too
+      const from = Math.max(0, trace.length - bytes - 64);
+      if (hasContainerOutput(trace.subarray(from).toString('latin1'))) e.firstPodOutputAt = t;
+    }
     e.traceBytes += bytes;
   };
   gitlab.store.on('job', onJob);

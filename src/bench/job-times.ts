@@ -8,8 +8,14 @@ export interface JobTimes {
   queuedAt?: number;
   /** The manager's accept reached GitLab (two-phase commit `PUT state=running`; the job turns running). */
   acceptedAt?: number;
-  /** GitLab stored the first bytes of the job's trace. */
+  /** GitLab stored the first bytes of the job's trace (the manager's own lines count). */
   firstTraceAt?: number;
+  /**
+   * GitLab stored the first bytes the job's pod printed: a record of a container stream (not `00`, the
+   * runner's) in the timestamped trace format (FF_TIMESTAMPS). Undefined when the trace has no such
+   * records (the fake executor, a trace without timestamps).
+   */
+  firstPodOutputAt?: number;
   /** GitLab holds the final state. */
   finishedAt?: number;
   /** The final status (`success`, `failed`, `canceled`). */

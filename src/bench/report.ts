@@ -25,7 +25,10 @@ export const latenciesSchema = z.object({
   queuedToAccepted: summarySchema.nullable(),
   /** Job accepted at GitLab → its pod exists in Kubernetes. */
   acceptedToPodCreated: summarySchema.nullable(),
-  /** The pod's first container running → the first trace byte stored by GitLab. */
+  /**
+   * The pod's first container running → GitLab stores the first bytes the pod printed (a container record
+   * of the timestamped trace; the first trace byte of any kind when the trace has no timestamps).
+   */
   podStartedToFirstTrace: summarySchema.nullable(),
   /** The pod's last container terminated → GitLab holds the job's final state. */
   terminatedToFinal: summarySchema.nullable(),
