@@ -82,6 +82,7 @@ export function buildReport(input: ReportInput): BenchReport {
       gitlabLatencyMs: options.gitlabLatency,
       executorPlugin: options.executorPlugin,
       kubeconfig: options.kubeconfig ?? null,
+      managerNodeOptions: options.managerNodeOptions ?? null,
       jobsPerLevelRule,
       warmupRule,
     },

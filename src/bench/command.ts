@@ -16,6 +16,7 @@ interface RawOptions {
   executorPlugin: string;
   keep?: boolean;
   profile?: string;
+  managerNodeOptions?: string;
 }
 
 export function benchCommand(): Command {
@@ -41,6 +42,10 @@ export function benchCommand(): Command {
     .option(
       '--profile <dir>',
       'write a V8 CPU profile of the manager per level to DIR/level-N/ (open in Chrome DevTools or speedscope)',
+    )
+    .option(
+      '--manager-node-options <flags>',
+      'Node flags for the manager process only, as NODE_OPTIONS (e.g. "--max-old-space-size=256")',
     )
     .addHelpText(
       'after',

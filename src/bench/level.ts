@@ -25,6 +25,8 @@ export interface LevelSettings {
   profileDir?: string;
   /** The work directory outlives the run (`--keep`), so messages may point into it. */
   keep?: boolean;
+  /** NODE_OPTIONS for the manager process (`--manager-node-options`). */
+  managerNodeOptions?: string;
 }
 
 export class LevelError extends Error {
@@ -80,7 +82,10 @@ export async function runLevel(
     configPath,
     executorPlugin: settings.executorPlugin,
     logPath,
-    ...(env.kube ? { env: env.kube.managerEnv } : {}),
+    env: {
+      ...env.kube?.managerEnv,
+      ...(settings.managerNodeOptions !== undefined ? { NODE_OPTIONS: settings.managerNodeOptions } : {}),
+    },
     ...(settings.profileDir ? { cpuProfileDir: join(settings.profileDir, `level-${plan.concurrency}`) } : {}),
   });
   const sampler = startProcSampler(manager.pid, settings.sampleIntervalMs ?? 250);

@@ -71,6 +71,8 @@ export const benchOptionsSchema = z.object({
   }),
   keep: z.boolean().default(false),
   profile: z.string().optional(),
+  /** Node flags for the manager process only (NODE_OPTIONS), e.g. `--max-old-space-size=256`. */
+  managerNodeOptions: z.string().optional(),
 });
 
 export type BenchOptions = z.output<typeof benchOptionsSchema>;

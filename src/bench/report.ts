@@ -158,6 +158,8 @@ export const reportSchema = z.object({
     gitlabLatencyMs: z.number().nonnegative(),
     executorPlugin: z.string(),
     kubeconfig: z.string().nullable(),
+    /** NODE_OPTIONS the manager process ran with (`--manager-node-options`), null for none. */
+    managerNodeOptions: z.string().nullable(),
     jobsPerLevelRule: z.string(),
     warmupRule: z.string(),
   }),
