@@ -16,6 +16,8 @@ export interface LevelObservations {
   endedAt: number;
   manager: { pid: number | null; idle: ProcSample | undefined; samples: readonly ProcSample[] };
   gitlabRequests: Record<string, number>;
+  /** First and last /proc samples of the stand-ins' processes over the level. */
+  standIns?: { bench?: [ProcSample, ProcSample]; kubernetes?: [ProcSample, ProcSample] };
   /** null without Kubernetes. */
   kubernetesRequests: Record<string, number> | null;
   error: string | null;
@@ -72,6 +74,14 @@ export function cycleRate(times: readonly number[], skip: number): number | null
   const count = skip > 0 ? times.length - skip : times.length - 1;
   if (from === undefined || to === undefined || count < 1 || !(to > from)) return null;
   return count / ((to - from) / 1000);
+}
+
+/** CPU seconds per wall second between two samples of one process. */
+function cores(pair: [ProcSample, ProcSample] | undefined): number | null {
+  if (!pair) return null;
+  const [a, b] = pair;
+  const wall = (b.t - a.t) / 1000;
+  return wall > 0 ? Math.max(0, b.cpuSeconds - a.cpuSeconds) / wall : null;
 }
 
 function sum(counts: Record<string, number>): number {
@@ -174,6 +184,7 @@ export function analyzeLevel(o: LevelObservations): LevelResult {
       cpuCores: cpuSeconds !== null && cpuWall > 0 ? cpuSeconds / cpuWall : null,
       samples: samples.length,
     },
+    standIns: { benchCpuCores: cores(o.standIns?.bench), kubernetesCpuCores: cores(o.standIns?.kubernetes) },
     requests: {
       gitlab: {
         total: gitlabTotal,

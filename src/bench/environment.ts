@@ -15,6 +15,8 @@ export interface KubeSide {
   managerEnv: NodeJS.ProcessEnv;
   /** `[runners.kubernetes] host`, when the kubeconfig is not enough. */
   host?: string;
+  /** The process of the embedded Kubernetes (its CPU is reported); absent for a real cluster. */
+  pid?: number;
   /** `[runners.kubernetes] pod_annotations` for every job pod. */
   podAnnotations: Record<string, string>;
   /** Pod-side times of a GitLab job, once its pod was seen. */
@@ -142,6 +144,7 @@ async function startKubeSide(options: EnvironmentOptions, workDir: string): Prom
       podAnnotations: virtualPodAnnotations(shape),
       podTimes: (id) => watch.times(id),
       requestCounts: () => cluster.requestCounts(),
+      ...(cluster.pid !== undefined ? { pid: cluster.pid } : {}),
       async close() {
         await watch.close();
         await cluster.close();

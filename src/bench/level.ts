@@ -8,7 +8,7 @@ import { trackGitlabJobs } from './gitlab-tracker.ts';
 import { clockNow, type JobTimes } from './job-times.ts';
 import { logTail, startManagerProcess } from './manager-process.ts';
 import type { LevelPlan } from './plan.ts';
-import { startProcSampler } from './proc-sampler.ts';
+import { type ProcSample, readProcSample, startProcSampler } from './proc-sampler.ts';
 import type { LevelProgress } from './progress.ts';
 import type { LevelResult } from './report.ts';
 import { managerConfigToml, pipelineYaml } from './workload.ts';
@@ -96,11 +96,20 @@ export async function runLevel(
   let endedAt = startedAt;
   let idle: Awaited<ReturnType<typeof sampler.sample>> | undefined;
   let gitlabBefore: Record<string, number> = {};
+  const standInPids = { bench: process.pid, kubernetes: env.kube?.pid };
+  const standInsAt = async () => ({
+    bench: await readProcSample(standInPids.bench),
+    kubernetes:
+      standInPids.kubernetes !== undefined ? await readProcSample(standInPids.kubernetes) : undefined,
+  });
+  let standInsBefore: Awaited<ReturnType<typeof standInsAt>> | undefined;
+  let standInsAfter: Awaited<ReturnType<typeof standInsAt>> | undefined;
   let kubeBefore: Record<string, number> | null = null;
   try {
     idle = await sampler.sample();
     gitlabBefore = env.gitlab.requestCounts();
     kubeBefore = (await env.kube?.requestCounts()) ?? null;
+    standInsBefore = await standInsAt();
     startedAt = clockNow();
     const pipeline = await env.gitlab.createPipeline(env.projectId, branch);
     pipelineJobIds = pipeline.jobs.map((j) => j.id);
@@ -142,6 +151,7 @@ export async function runLevel(
     });
     endedAt = clockNow();
     await sampler.sample();
+    standInsAfter = await standInsAt();
     if (error !== null && !manager.running) {
       const tail = await logTail(logPath);
       if (tail.length > 0) error = `${error}; it said: ${tail.join(' / ')}`;
@@ -177,6 +187,14 @@ export async function runLevel(
     },
     gitlabRequests: countsSince(gitlabBefore, env.gitlab.requestCounts()),
     kubernetesRequests: kubeBefore && kubeAfter ? countsSince(kubeBefore, kubeAfter) : null,
+    standIns: {
+      ...(standInsBefore?.bench && standInsAfter?.bench
+        ? { bench: [standInsBefore.bench, standInsAfter.bench] as [ProcSample, ProcSample] }
+        : {}),
+      ...(standInsBefore?.kubernetes && standInsAfter?.kubernetes
+        ? { kubernetes: [standInsBefore.kubernetes, standInsAfter.kubernetes] as [ProcSample, ProcSample] }
+        : {}),
+    },
     error,
   });
 }

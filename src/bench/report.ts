@@ -111,6 +111,15 @@ export const levelSchema = z.object({
     cpuCores: z.number().nonnegative().nullable(),
     samples: z.number().int().nonnegative(),
   }),
+  /**
+   * CPU of the stand-ins over the level, in cores (CPU seconds per wall second): the bench process (the
+   * embedded GitLab, the pod watch) and the embedded Kubernetes' process. With the manager's they show
+   * whether the machine, not the manager, was the limit. null where not measured (a real cluster).
+   */
+  standIns: z.object({
+    benchCpuCores: z.number().nonnegative().nullable(),
+    kubernetesCpuCores: z.number().nonnegative().nullable(),
+  }),
   requests: z.object({
     gitlab: requestsSchema,
     /** null when the mode has no Kubernetes (fake executor). */

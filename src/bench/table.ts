@@ -36,6 +36,13 @@ function jobsCell(l: LevelResult): string {
   return bad > 0 ? `${l.jobs} (${bad} not ok)` : String(l.jobs);
 }
 
+/** `bench + kubernetes` cores, or the bench's alone. */
+function standIns(l: LevelResult): string {
+  const { benchCpuCores: b, kubernetesCpuCores: k } = l.standIns;
+  if (b === null) return na;
+  return k === null ? num(b, 2) : `${num(b, 2)} + ${num(k, 2)}`;
+}
+
 export function throughputTable(levels: readonly LevelResult[]): string {
   return renderGrid(
     [
@@ -48,6 +55,7 @@ export function throughputTable(levels: readonly LevelResult[]): string {
       'RSS idle → peak',
       'CPU ms/job',
       'CPU cores',
+      'stand-ins cores',
       'GitLab req/job',
       'K8s req/job',
       'trace/s',
@@ -64,6 +72,7 @@ export function throughputTable(levels: readonly LevelResult[]): string {
         : na,
       num(l.manager.cpuMsPerJob),
       num(l.manager.cpuCores, 2),
+      standIns(l),
       num(l.requests.gitlab.perJob),
       l.requests.kubernetes ? num(l.requests.kubernetes.perJob) : na,
       `${formatBytes(l.trace.bytesPerSecond)}`,
@@ -92,7 +101,7 @@ export function renderReportText(report: BenchReport): string {
     `podrunner bench — ${report.modeDescription}`,
     `jobs of ${formatMs(s.jobDurationMs)} printing ${formatBytes(s.logBytesPerJob)} each; injected latency: Kubernetes ${formatMs(s.apiLatencyMs)}, GitLab ${formatMs(s.gitlabLatencyMs)}; ${report.machine.cpus} CPUs, Node ${report.machine.node}, load average ${report.machine.loadAverage.start.toFixed(1)} → ${report.machine.loadAverage.end.toFixed(1)}`,
     '',
-    'Throughput and the manager’s cost (rates over the steady window; CPU and RSS of the manager process alone)',
+    'Throughput and the manager’s cost (rates once warmed up; CPU and RSS of the manager process alone; stand-ins: the bench process with the embedded GitLab + the embedded Kubernetes)',
     throughputTable(report.levels),
     '',
     'Latency p50 / p95 / p99 (measured jobs, warm-up excluded; – = not observable in this mode)',

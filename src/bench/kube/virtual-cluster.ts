@@ -8,6 +8,7 @@ import type { ChildMessage, ChildOptions, ParentMessage } from './virtual-cluste
 export interface VirtualCluster {
   url: string;
   kubeconfigPath: string;
+  pid: number | undefined;
   /** Requests the API server received (the bench's own watch left out), by verb and resource. */
   requestCounts(): Promise<Record<string, number>>;
   close(): Promise<void>;
@@ -59,6 +60,7 @@ export async function startVirtualCluster(
   return {
     url,
     kubeconfigPath: childOptions.kubeconfigPath,
+    pid: child.pid,
     requestCounts() {
       if (!child.connected) return Promise.resolve({});
       const id = nextId++;

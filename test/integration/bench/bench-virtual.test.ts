@@ -65,6 +65,14 @@ describe('podrunner bench (embedded Kubernetes, virtual mode)', () => {
     }
   });
 
+  it('measures the stand-ins’ CPU as well as the manager’s', () => {
+    for (const l of report.levels) {
+      expect(l.manager.cpuSeconds).toBeGreaterThan(0);
+      expect(l.standIns.benchCpuCores).toBeGreaterThan(0);
+      expect(l.standIns.kubernetesCpuCores).toBeGreaterThan(0);
+    }
+  });
+
   it('counts the Kubernetes requests the manager made: a Secret and a Pod per job, and their logs', () => {
     for (const l of report.levels) {
       const k8s = l.requests.kubernetes;

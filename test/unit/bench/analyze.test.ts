@@ -67,6 +67,18 @@ describe('analyzeLevel', () => {
     expect(r.manager.cpuSeconds).toBeCloseTo(1, 6);
     expect(r.manager.cpuMsPerJob).toBeCloseTo(5, 6);
     expect(r.manager.samples).toBe(3);
+    expect(r.standIns).toEqual({ benchCpuCores: null, kubernetesCpuCores: null });
+    const withStandIns = analyzeLevel(
+      observations(10, jobs, {
+        standIns: {
+          bench: [
+            { t: 0, rssBytes: 1, cpuSeconds: 10 },
+            { t: 4000, rssBytes: 1, cpuSeconds: 12 },
+          ],
+        },
+      }),
+    );
+    expect(withStandIns.standIns).toEqual({ benchCpuCores: 0.5, kubernetesCpuCores: null });
   });
 
   it('reports unfinished and failed jobs, and a level with nothing measured', () => {
