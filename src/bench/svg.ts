@@ -15,12 +15,15 @@ export interface Series {
   unlisted?: boolean;
   /** Name in the points' tooltips; default `name`. */
   tooltip?: string;
+  /** Small text above each point (e.g. how many jobs ran at once there). */
+  pointLabels?: Array<string | undefined>;
 }
 
 export interface Panel {
   title: string;
   yLabel: string;
-  yScale: 'linear' | 'log';
+  /** `log-time`: a log scale with ticks at round durations (milliseconds). */
+  yScale: 'linear' | 'log' | 'log-time';
   /** Values in tooltips. */
   format: (y: number) => string;
   /** Axis ticks; default `format`. */
@@ -63,6 +66,18 @@ export function logTicks(min: number, max: number): number[] {
   const ticks: number[] = [];
   for (let e = lo; e <= hi; e++) ticks.push(10 ** e);
   return ticks;
+}
+
+/** Round durations (ms) a person reads at a glance: 1 ms … 1 s, 10 s, 1 min, 10 min, 1 h. */
+const timeSteps = [0.1, 1, 10, 100, 1000, 10_000, 60_000, 600_000, 3_600_000];
+
+/** Log-scale ticks for milliseconds: the round durations covering [min, max]. */
+export function timeLogTicks(min: number, max: number): number[] {
+  const lo = timeSteps.findLastIndex((t) => t <= Math.max(min, timeSteps[0] as number));
+  let hi = timeSteps.findIndex((t) => t >= max);
+  if (hi === -1) hi = timeSteps.length - 1;
+  const ticks = timeSteps.slice(Math.max(0, lo), hi + 1);
+  return ticks.length >= 2 ? ticks : logTicks(min, max);
 }
 
 const fmt = (n: number) => Number(n.toFixed(1)).toString();
@@ -159,8 +174,12 @@ function renderPanel(panel: Panel, levels: readonly number[], box: Box): string 
 
   const all = [...values, ...refs.map((r) => r.y)];
   const positive = all.filter((v) => v > 0);
-  const log = panel.yScale === 'log' && positive.length > 0;
-  const ticks = log ? logTicks(Math.min(...positive), Math.max(...positive)) : linearTicks(Math.max(...all));
+  const log = panel.yScale !== 'linear' && positive.length > 0;
+  const ticks = !log
+    ? linearTicks(Math.max(...all))
+    : panel.yScale === 'log-time'
+      ? timeLogTicks(Math.min(...positive), Math.max(...positive))
+      : logTicks(Math.min(...positive), Math.max(...positive));
   const lo = ticks[0] as number;
   const hi = ticks[ticks.length - 1] as number;
   const y = (v: number) => {
@@ -178,15 +197,18 @@ function renderPanel(panel: Panel, levels: readonly number[], box: Box): string 
       `<text x="${fmt(plot.x - 6)}" y="${fmt(ty + 4)}" class="tick" text-anchor="end">${escapeXml((panel.tickFormat ?? panel.format)(t))}</text>`,
     );
   }
-  for (const r of refs) {
+  refs.forEach((r, i) => {
     const ry = y(r.y);
     out.push(
       `<line x1="${fmt(plot.x)}" y1="${fmt(ry)}" x2="${fmt(plot.x + plot.width)}" y2="${fmt(ry)}" class="reference"/>`,
     );
+    // labels of neighbouring lines alternate ends so they do not overlap
+    const [lx, anchor] = i % 2 === 0 ? [plot.x + plot.width - 4, 'end'] : [plot.x + 4, 'start'];
+    const ly = i % 2 === 0 ? ry - 4 : ry + 12;
     out.push(
-      `<text x="${fmt(plot.x + plot.width - 4)}" y="${fmt(ry - 4)}" class="reference-label" text-anchor="end">${escapeXml(r.label)}</text>`,
+      `<text x="${fmt(lx)}" y="${fmt(ly)}" class="reference-label" text-anchor="${anchor}">${escapeXml(r.label)}</text>`,
     );
-  }
+  });
 
   for (const s of panel.series) {
     const dash = s.dash ? ` stroke-dasharray="${s.dash}"` : '';
@@ -214,6 +236,11 @@ function renderPanel(panel: Panel, levels: readonly number[], box: Box): string 
       out.push(
         `<circle cx="${fmt(xs[i] as number)}" cy="${fmt(y(v))}" r="3.5" fill="${s.dash ? '#fff' : s.colour}" stroke="${s.colour}" stroke-width="1.5"><title>${escapeXml(`${s.tooltip ?? s.name} at concurrency ${levels[i]}: ${panel.format(v)}`)}</title></circle>`,
       );
+      const label = s.pointLabels?.[i];
+      if (label)
+        out.push(
+          `<text x="${fmt(xs[i] as number)}" y="${fmt(y(v) - 8)}" class="point-label" text-anchor="middle">${escapeXml(label)}</text>`,
+        );
     });
     out.push('</g>');
   }
@@ -247,7 +274,10 @@ const pick = (levels: readonly LevelResult[], f: (l: LevelResult) => number | nu
     return v === undefined || v === null || !Number.isFinite(v) ? null : v;
   });
 
-const chartLatencies: LatencyKey[] = latencyKeys.filter((k) => k !== 'acceptedToFinal');
+// queued → accepted is mostly the queue's length (tens of seconds) and would flatten the others: table only
+const chartLatencies: LatencyKey[] = latencyKeys.filter(
+  (k) => k !== 'acceptedToFinal' && k !== 'queuedToAccepted',
+);
 
 export function chartPanels(report: BenchReport): Panel[] {
   const { levels } = report;
@@ -275,7 +305,7 @@ export function chartPanels(report: BenchReport): Panel[] {
     {
       title: 'Latency per job (p99 solid, p50 dashed; log scale)',
       yLabel: 'time (log scale)',
-      yScale: 'log',
+      yScale: 'log-time',
       format: formatMs,
       tickFormat: formatTickMs,
       series: latencySeries,
@@ -320,9 +350,10 @@ export function chartPanels(report: BenchReport): Panel[] {
       format: (v) => fmt(v),
       series: [
         {
-          name: 'peak RSS',
+          name: 'peak RSS (label: most jobs running at once)',
           colour: palette[2] as string,
           values: pick(levels, (l) => (l.manager.peakRssBytes ?? Number.NaN) / MiB),
+          pointLabels: levels.map((l) => `${l.peakRunning} running`),
         },
         {
           name: 'idle RSS',
@@ -398,7 +429,7 @@ export function renderSvg(report: BenchReport): string {
   const subtitle = `${report.modeDescription}`;
   const settings = `jobs of ${formatMs(s.jobDurationMs)}, ${formatBytes(s.logBytesPerJob)} of log each · up to ${s.maxJobsPerLevel} jobs per level · injected latency: Kubernetes ${formatMs(s.apiLatencyMs)}, GitLab ${formatMs(s.gitlabLatencyMs)} · ${report.machine.cpus} CPUs · ${report.finishedAt}`;
   const footnote =
-    'Each point is one level: a fresh manager with concurrent = level; the first wave of jobs is warm-up and left out. Rates are over the steady window (README, "Benchmarking").';
+    'Each point is one level: a fresh manager with concurrent = level; the first wave of jobs is warm-up and left out of latencies and rates (README, "Benchmarking").';
   const body = panels.map((p, i) =>
     renderPanel(p, levels, {
       x: 20 + (i % columns) * panelWidth,
@@ -420,6 +451,7 @@ export function renderSvg(report: BenchReport): string {
 .axis { stroke: #999; }
 .reference { stroke: #c00; stroke-width: 1; stroke-dasharray: 6 3; }
 .reference-label { font-size: 10px; fill: #c00; }
+.point-label { font-size: 10px; fill: #555; }
 .empty { font-size: 12px; fill: #999; }
 </style>
 <rect width="100%" height="100%" fill="#fff"/>

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { chartPanels, escapeXml, linearTicks, logTicks, renderSvg } from '../../../src/bench/svg.ts';
+import {
+  chartPanels,
+  escapeXml,
+  linearTicks,
+  logTicks,
+  renderSvg,
+  timeLogTicks,
+} from '../../../src/bench/svg.ts';
 import { level, report } from './fixtures.ts';
 
 /** Tags balance, attributes are quoted, text has no raw `<` or stray `&`: a document a browser opens. */
@@ -50,14 +57,21 @@ describe('SVG chart', () => {
   it('draws one line per series through its levels, with a point per measured level', () => {
     const svg = renderSvg(report('virtual', [level(2, 40, true), level(5, 40, true), level(10, 80, true)]));
     const latency = svg.slice(svg.indexOf('data-title="Latency'), svg.indexOf('data-title="Throughput'));
-    // five latencies observable in virtual mode, p99 and p50 each
-    expect(latency.match(/<g class="series"/g)).toHaveLength(10);
-    expect(latency.match(/<polyline /g)).toHaveLength(10);
-    expect(latency.match(/<circle /g)).toHaveLength(30);
+    // four per-job latencies in virtual mode (queued → accepted is in the table only), p99 and p50 each
+    expect(latency.match(/<g class="series"/g)).toHaveLength(8);
+    expect(latency.match(/<polyline /g)).toHaveLength(8);
+    expect(latency.match(/<circle /g)).toHaveLength(24);
+    expect(latency).not.toContain('queued → accepted');
     expect(latency).toContain('pod started → first trace byte p99 at concurrency 5: 20ms');
     expect(latency).toContain('target: pod started → first trace p99 &lt; 500 ms');
     const requests = svg.slice(svg.indexOf('data-title="API requests'));
     expect(requests).toContain('data-name="Kubernetes"');
+    // the memory panel says how many jobs ran at once at each level
+    const memory = svg.slice(
+      svg.indexOf('data-title="Manager memory'),
+      svg.indexOf('data-title="Manager CPU'),
+    );
+    expect(memory.match(/class="point-label"[^>]*>\d+ running</g)).toHaveLength(3);
   });
 
   it('leaves out what the fake executor cannot measure, and breaks a line at a missing value', () => {
@@ -97,5 +111,7 @@ describe('SVG chart', () => {
     expect(linearTicks(0)).toEqual([0, 1]);
     expect(logTicks(2.3, 1430)).toEqual([1, 10, 100, 1000, 10_000]);
     expect(logTicks(50, 50)).toEqual([10, 100]);
+    expect(timeLogTicks(3, 45_000)).toEqual([1, 10, 100, 1000, 10_000, 60_000]);
+    expect(timeLogTicks(150, 900)).toEqual([100, 1000]);
   });
 });
