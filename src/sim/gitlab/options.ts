@@ -30,9 +30,18 @@ export const faultRuleSchema = z
     times: z.number().int().min(1).optional(),
     /** `Retry-After` on 429 answers (seconds). */
     retryAfter: z.number().int().min(0).default(60),
+    /**
+     * `drop` only: read this many bytes of the request body first, then close the connection without
+     * an answer — a proxy or network cut in the middle of an upload. A body that ends sooner is cut at
+     * its end. Nothing of the request reaches GitLab.
+     */
+    afterBytes: z.number().int().min(0).optional(),
   })
   .refine((r) => r.rate !== undefined || r.times !== undefined, {
     message: 'a fault rule needs rate or times',
+  })
+  .refine((r) => r.afterBytes === undefined || r.kind === 'drop', {
+    message: 'afterBytes applies to drop faults only',
   });
 export type FaultRule = z.infer<typeof faultRuleSchema>;
 export type FaultRuleInput = z.input<typeof faultRuleSchema>;

@@ -196,6 +196,23 @@ function projectView(store: SimStore, project: Project): ProjectView {
   };
 }
 
+/** Reads `bytes` of the request body (or all of a shorter one), then closes the connection unanswered. */
+function cutAfter(req: IncomingMessage, bytes: number): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    const cut = () => {
+      req.socket.destroy();
+      resolve();
+    };
+    req.on('data', (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen >= bytes) cut();
+    });
+    req.on('end', cut);
+    req.on('close', () => resolve());
+  });
+}
+
 const FINISHED_PIPELINE: PipelineStatus[] = ['success', 'failed', 'canceled', 'skipped'];
 
 export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promise<SimGitlab> {
@@ -271,7 +288,8 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
     const fault = faults.pick(store.tunables.faults, endpoint);
     if (fault) {
       if (fault.kind === 'drop') {
-        req.socket.destroy();
+        if (fault.afterBytes) await cutAfter(req, fault.afterBytes);
+        else req.socket.destroy();
         return;
       }
       req.resume();
