@@ -108,6 +108,11 @@ export interface SimGitlab {
     files: Record<string, string | Buffer | { content: string | Buffer; executable?: boolean }>,
     options?: { branch?: string; message?: string; replace?: boolean },
   ): Promise<string>;
+  /**
+   * Puts `fromProjectId` on `projectId`'s CI/CD job token inbound allowlist: jobs of that project may
+   * then clone this one (submodules) and fetch its artifacts with their job token.
+   */
+  allowJobTokenAccess(projectId: number, fromProjectId: number): void;
   setVariable(
     projectId: number,
     variable: {
@@ -425,6 +430,9 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
         authorEmail: ADMIN_USER.email,
         ...(opts.replace !== undefined ? { replace: opts.replace } : {}),
       });
+    },
+    allowJobTokenAccess(projectId, fromProjectId) {
+      store.allowJobToken(requireProject(projectId), requireProject(fromProjectId));
     },
     setVariable(projectId, v) {
       store.setVariable(requireProject(projectId), {

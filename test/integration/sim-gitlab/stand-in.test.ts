@@ -214,6 +214,26 @@ describe('git over HTTP', () => {
     await expect(git(src, 'push', '-q', jobUrl(other.pathWithNamespace), 'main:other')).rejects.toThrow(
       /403|not allowed/,
     );
+    // Until `mine` puts `other` on its job token allowlist (submodules, cross-project artifacts).
+    const allowlist = (method: string, suffix = '', body?: unknown) =>
+      fetch(`${sim?.url}/api/v4/projects/${mine.id}/job_token_scope/allowlist${suffix}`, {
+        method,
+        headers: { 'PRIVATE-TOKEN': sim?.adminToken ?? '', 'Content-Type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const added = await allowlist('POST', '', { target_project_id: other.id });
+    expect(added.status).toBe(201);
+    expect(await added.json()).toEqual({ source_project_id: mine.id, target_project_id: other.id });
+    expect((await allowlist('POST', '', { target_project_id: other.id })).status).toBe(400);
+    expect((await allowlist('POST', '', { target_project_id: 9999 })).status).toBe(404);
+    expect(((await (await allowlist('GET')).json()) as Array<{ id: number }>).map((p) => p.id)).toEqual([
+      other.id,
+    ]);
+    await git(dir, 'clone', '-q', jobUrl(mine.pathWithNamespace), join(dir, 'allowed'));
+    expect((await allowlist('DELETE', `/${other.id}`)).status).toBe(204);
+    await expect(
+      git(dir, 'clone', '-q', jobUrl(mine.pathWithNamespace), join(dir, 'removed')),
+    ).rejects.toThrow(/not found|could not be found/);
     await expect(
       git(dir, 'clone', '-q', `http://${host}/${mine.pathWithNamespace}.git`, join(dir, 'anon')),
     ).rejects.toThrow();

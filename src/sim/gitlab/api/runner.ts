@@ -343,7 +343,8 @@ export function registerRunnerApi(router: Router, store: SimStore): void {
     const tokenJob = token ? store.jobByToken(token) : undefined;
     if (!tokenJob || !store.isProcessingOnRunner(tokenJob)) throw apiError(401, '401 Unauthorized');
     const target = /^\d+$/.test(req.params.id ?? '') ? store.jobs.get(Number(req.params.id)) : undefined;
-    if (!target || target.projectId !== tokenJob.projectId) throw forbidden();
+    const targetProject = target && store.projects.get(target.projectId);
+    if (!target || !targetProject || !store.jobTokenAllows(tokenJob, targetProject)) throw forbidden();
     await sendArtifact(store, target, req.query.get('artifact_type') ?? 'archive', res);
   });
 }
