@@ -263,6 +263,7 @@ integration-test:
     untracked: false
     reports: { junit: reports/junit.xml }
   cache: { key: npm-deps, paths: [.npm/], policy: pull, fallback_keys: [npm-deps-main] }
+  hooks: { pre_get_sources_script: ["git config --global http.postBuffer 524288000"] }
 `,
     );
     sim.setVariable(project.id, { key: 'DEPLOY_API_TOKEN', value: 's3cr3t-Deploy_Token.9Xq', masked: true });
@@ -295,13 +296,11 @@ integration-test:
     const text = await expectAnswer(res, { status: 201, headers: { 'Content-Type': 'application/json' } });
     const payload = JSON.parse(text) as Json;
     const ours = keyPaths(payload);
-    // Registry credentials and pre_get_sources hooks need a container registry and `hooks:`, which
-    // the stand-in does not have.
-    const expected = [...keyPaths(fixture('job-full.json'))].filter(
-      (p) => !/^(credentials|hooks)\[\]/.test(p),
-    );
+    // Registry credentials need a container registry, which the stand-in does not have.
+    const expected = [...keyPaths(fixture('job-full.json'))].filter((p) => !/^credentials\[\]/.test(p));
     expect(expected.filter((p) => !ours.has(p))).toEqual([]);
     expect([...ours].filter((p) => !expected.includes(p))).toEqual([]);
+    expect(payload.hooks).toEqual(fixture('job-full.json').hooks);
     expect(payload.dependencies).toEqual([
       { id: expect.any(Number), name: 'lint', token: payload.token },
       {
