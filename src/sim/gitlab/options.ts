@@ -78,6 +78,11 @@ export const tunablesSchema = z.object({
     .int()
     .min(0)
     .default(100 * 1024 * 1024),
+  /**
+   * Artifacts in object storage (`proxy_download: false`): a runner's download with
+   * `direct_download=true` gets a 302 to a pre-signed URL on the object store's own origin.
+   */
+  objectStorage: z.boolean().default(false),
   /** Legacy registration tokens (`POST /runners`); GitLab ≥ 17.0 disables them by default (410). */
   allowRegistrationToken: z.boolean().default(false),
   /** Create a pipeline for every pushed branch or tag, as GitLab does. */

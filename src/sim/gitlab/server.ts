@@ -2,7 +2,7 @@
 // the demo and the benchmark. One node:http server serves the runner API, the REST API, git over HTTP
 // and the `/-/sim/` controls.
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,7 @@ import { handleGit, matchGitPath } from './git/http-backend.ts';
 import { commitFiles } from './git/repository.ts';
 import { ApiError, apiError, type Request, Router, sendError, sendJson, sendText } from './http.ts';
 import type { Job, Pipeline, Project } from './model.ts';
+import { ObjectStorage, type ObjectStorageRequest } from './object-storage.ts';
 import {
   type FaultRuleInput,
   faultRuleSchema,
@@ -93,6 +94,8 @@ export interface SimGitlab {
   readonly registrationToken: string;
   readonly tunables: Tunables;
   readonly store: SimStore;
+  /** The artifacts' object store (used with the `objectStorage` tunable): its URL and the requests it got. */
+  readonly objectStorage: { readonly url: string; readonly requests: readonly ObjectStorageRequest[] };
   configure(patch: Partial<Tunables>): Tunables;
   setFaults(faults: FaultRuleInput[]): void;
   createRunner(input?: CreateRunnerInput): { id: number; token: string };
@@ -250,7 +253,9 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
   if (writer) store.setChangeListener(() => writer.schedule());
 
   const router = new Router();
-  registerRunnerApi(router, store);
+  // Started once the address is known (its URLs use the host name runners reach GitLab by).
+  let objectStorage: ObjectStorage | undefined;
+  registerRunnerApi(router, store, (file) => objectStorage?.presign(file));
   registerRestApi(router, store);
   registerAdminApi(router, store);
   const faults = new FaultInjector();
@@ -376,6 +381,9 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
   const address = http.address() as AddressInfo;
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   server.baseUrl = (externalUrl ?? `http://${hostForUrl}:${address.port}`).replace(/\/+$/, '');
+  await mkdir(store.artifactsDir(), { recursive: true });
+  const storage = await ObjectStorage.start(store.artifactsDir(), host, new URL(server.baseUrl).hostname);
+  objectStorage = storage;
   if (adminTokenFile) await writeFile(adminTokenFile, `${adminToken}\n`, { mode: 0o600 });
   log(`embedded GitLab listening on ${server.baseUrl}`);
 
@@ -401,6 +409,7 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
       return store.tunables;
     },
     store,
+    objectStorage: storage,
     configure(patch) {
       store.tunables = tunablesSchema.parse({ ...store.tunables, ...patch });
       return store.tunables;
@@ -525,6 +534,7 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
         http.close(() => resolve());
         http.closeAllConnections();
       });
+      await storage.close();
       if (writer) await writer.flush();
       if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
     },
