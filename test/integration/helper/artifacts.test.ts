@@ -30,7 +30,7 @@ beforeAll(async () => {
 });
 afterEach(() => {
   target.gitlab.setFaults([]);
-  target.gitlab.configure({ artifactMaxBytes: 100 * 1024 * 1024 });
+  target.gitlab.configure({ artifactMaxBytes: 100 * 1024 * 1024, objectStorage: false });
 });
 afterAll(async () => {
   for (const p of pods) rmSync(p.dirs.root, { recursive: true, force: true });
@@ -172,7 +172,10 @@ test:
     expect(expireIn).toBeLessThanOrEqual(days(7));
     expect(await a.finish(app.runner)).toBe('success');
 
-    // GitLab hands job B the archive as a dependency, with B's own token.
+    // GitLab hands job B the archive as a dependency, with B's own token; the archive lives in object
+    // storage, so the download is redirected there (and the job token must stay with GitLab).
+    target.gitlab.configure({ objectStorage: true });
+    const objectRequests = target.gitlab.objectStorage.requests.length;
     const b = await next(app, 'test');
     expect(b.job.payload.dependencies).toEqual([
       {
@@ -189,6 +192,11 @@ test:
     );
     expect(down.output).toContain(`Downloading artifacts for build (${a.job.id})...`);
     expect(down.output).toMatch(/Downloading artifacts from coordinator\.\.\. ok/);
+    const objectHost = new URL(target.gitlab.objectStorage.url).host;
+    expect(down.output).toContain(`host\x1b[0;m=${objectHost}`);
+    const fetched = target.gitlab.objectStorage.requests.slice(objectRequests);
+    expect(fetched.map((r) => [r.method, r.status])).toEqual([['GET', 200]]);
+    expect(fetched[0]?.headers).not.toContain('job-token');
     expect(down.output).not.toContain(b.job.token);
     expect(down.sightings).toEqual([]);
     expect(listTree(b.projectDir, 'dist')).toEqual(
