@@ -2,7 +2,7 @@
 // the demo and the benchmark. One node:http server serves the runner API, the REST API, git over HTTP
 // and the `/-/sim/` controls.
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,7 @@ import { handleGit, matchGitPath } from './git/http-backend.ts';
 import { commitFiles } from './git/repository.ts';
 import { ApiError, apiError, type Request, Router, sendError, sendJson, sendText } from './http.ts';
 import type { Job, Pipeline, Project } from './model.ts';
+import { ObjectStorage, type ObjectStorageRequest } from './object-storage.ts';
 import {
   type FaultRuleInput,
   faultRuleSchema,
@@ -93,6 +94,8 @@ export interface SimGitlab {
   readonly registrationToken: string;
   readonly tunables: Tunables;
   readonly store: SimStore;
+  /** The artifacts' object store (used with the `objectStorage` tunable): its URL and the requests it got. */
+  readonly objectStorage: { readonly url: string; readonly requests: readonly ObjectStorageRequest[] };
   configure(patch: Partial<Tunables>): Tunables;
   setFaults(faults: FaultRuleInput[]): void;
   createRunner(input?: CreateRunnerInput): { id: number; token: string };
@@ -108,6 +111,11 @@ export interface SimGitlab {
     files: Record<string, string | Buffer | { content: string | Buffer; executable?: boolean }>,
     options?: { branch?: string; message?: string; replace?: boolean },
   ): Promise<string>;
+  /**
+   * Puts `fromProjectId` on `projectId`'s CI/CD job token inbound allowlist: jobs of that project may
+   * then clone this one (submodules) and fetch its artifacts with their job token.
+   */
+  allowJobTokenAccess(projectId: number, fromProjectId: number): void;
   setVariable(
     projectId: number,
     variable: {
@@ -196,6 +204,23 @@ function projectView(store: SimStore, project: Project): ProjectView {
   };
 }
 
+/** Reads `bytes` of the request body (or all of a shorter one), then closes the connection unanswered. */
+function cutAfter(req: IncomingMessage, bytes: number): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    const cut = () => {
+      req.socket.destroy();
+      resolve();
+    };
+    req.on('data', (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen >= bytes) cut();
+    });
+    req.on('end', cut);
+    req.on('close', () => resolve());
+  });
+}
+
 const FINISHED_PIPELINE: PipelineStatus[] = ['success', 'failed', 'canceled', 'skipped'];
 
 export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promise<SimGitlab> {
@@ -228,7 +253,9 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
   if (writer) store.setChangeListener(() => writer.schedule());
 
   const router = new Router();
-  registerRunnerApi(router, store);
+  // Started once the address is known (its URLs use the host name runners reach GitLab by).
+  let objectStorage: ObjectStorage | undefined;
+  registerRunnerApi(router, store, (file) => objectStorage?.presign(file));
   registerRestApi(router, store);
   registerAdminApi(router, store);
   const faults = new FaultInjector();
@@ -271,7 +298,8 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
     const fault = faults.pick(store.tunables.faults, endpoint);
     if (fault) {
       if (fault.kind === 'drop') {
-        req.socket.destroy();
+        if (fault.afterBytes) await cutAfter(req, fault.afterBytes);
+        else req.socket.destroy();
         return;
       }
       req.resume();
@@ -353,6 +381,9 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
   const address = http.address() as AddressInfo;
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   server.baseUrl = (externalUrl ?? `http://${hostForUrl}:${address.port}`).replace(/\/+$/, '');
+  await mkdir(store.artifactsDir(), { recursive: true });
+  const storage = await ObjectStorage.start(store.artifactsDir(), host, new URL(server.baseUrl).hostname);
+  objectStorage = storage;
   if (adminTokenFile) await writeFile(adminTokenFile, `${adminToken}\n`, { mode: 0o600 });
   log(`embedded GitLab listening on ${server.baseUrl}`);
 
@@ -378,6 +409,7 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
       return store.tunables;
     },
     store,
+    objectStorage: storage,
     configure(patch) {
       store.tunables = tunablesSchema.parse({ ...store.tunables, ...patch });
       return store.tunables;
@@ -407,6 +439,9 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
         authorEmail: ADMIN_USER.email,
         ...(opts.replace !== undefined ? { replace: opts.replace } : {}),
       });
+    },
+    allowJobTokenAccess(projectId, fromProjectId) {
+      store.allowJobToken(requireProject(projectId), requireProject(fromProjectId));
     },
     setVariable(projectId, v) {
       store.setVariable(requireProject(projectId), {
@@ -499,6 +534,7 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
         http.close(() => resolve());
         http.closeAllConnections();
       });
+      await storage.close();
       if (writer) await writer.flush();
       if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
     },

@@ -353,6 +353,7 @@ export class SimStore extends EventEmitter {
       ciDefaultGitDepth: 20,
       variables: [],
       pipelineIidCounter: 0,
+      jobTokenAllowlist: [],
     };
     await mkdir(join(this.dataDir, 'repositories', namespace.fullPath), { recursive: true });
     await initBareRepository(this.repoDir(project), project.defaultBranch);
@@ -370,6 +371,27 @@ export class SimStore extends EventEmitter {
 
   findProjectByRepoPath(repoPath: string): Project | undefined {
     return this.findProject(repoPath.replace(/\.git$/, ''));
+  }
+
+  /** Whether `job`'s token may be used on `project`: its own project, or one allowlisting it. */
+  jobTokenAllows(job: Job, project: Project): boolean {
+    return job.projectId === project.id || project.jobTokenAllowlist.includes(job.projectId);
+  }
+
+  /** Adds `source` to `project`'s job token inbound allowlist; false when it is there already. */
+  allowJobToken(project: Project, source: Project): boolean {
+    if (project.jobTokenAllowlist.includes(source.id)) return false;
+    project.jobTokenAllowlist.push(source.id);
+    this.changed();
+    return true;
+  }
+
+  removeJobToken(project: Project, source: Project): boolean {
+    const i = project.jobTokenAllowlist.indexOf(source.id);
+    if (i === -1) return false;
+    project.jobTokenAllowlist.splice(i, 1);
+    this.changed();
+    return true;
   }
 
   setVariable(project: Project, variable: ProjectVariable): ProjectVariable {
@@ -1026,7 +1048,8 @@ export class SimStore extends EventEmitter {
       this.runnersByToken.set(r.token, r);
     }
     for (const n of state.namespaces) this.namespaces.set(n.id, n);
-    for (const p of state.projects) this.projects.set(p.id, p);
+    for (const p of state.projects)
+      this.projects.set(p.id, { ...p, jobTokenAllowlist: p.jobTokenAllowlist ?? [] });
     for (const p of state.pipelines) this.pipelines.set(p.id, p);
     for (const j of state.jobs) {
       this.jobs.set(j.id, j);

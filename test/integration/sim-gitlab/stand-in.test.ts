@@ -1,7 +1,9 @@
 // The stand-in's own controls and lifecycle: injected faults, `/-/sim/` endpoints, `--state`
 // persistence, pipelines on push, and git authentication with job tokens.
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -47,6 +49,65 @@ describe('faults and controls', () => {
     sim.setFaults([{ endpoint: 'update_job', kind: '500', rate: 1 }]);
     expect((await client.request()).status).toBe(204);
     expect((await client.update(1, 'x', { state: 'running' })).status).toBe(500);
+  });
+
+  it('cuts a request after afterBytes of its body, unanswered, and nothing of it is stored', async () => {
+    sim = await withSim();
+    const project = await projectWithPipelineFile(sim, 'build: { script: [make] }\n');
+    await sim.createPipeline(project.id);
+    const client = runnerClient(sim, sim.createRunner().token);
+    const job = (await (await client.request()).json()) as { id: number; token: string };
+    await client.update(job.id, job.token, { state: 'running' });
+    expect(() =>
+      sim?.setFaults([{ endpoint: 'artifacts_upload', kind: '500', afterBytes: 1, times: 1 }]),
+    ).toThrow(/afterBytes applies to drop faults only/);
+    sim.setFaults([{ endpoint: 'artifacts_upload', kind: 'drop', afterBytes: 40_000, times: 2 }]);
+    const path = `/api/v4/jobs/${job.id}/artifacts?artifact_type=archive&artifact_format=zip`;
+
+    // A slow client, 10 000 of 200 000 bytes every 30 ms: the connection closes once 40 000 have arrived.
+    const url = new URL(sim.url);
+    const socket = connect(Number(url.port), url.hostname);
+    await once(socket, 'connect');
+    let answer = '';
+    let closed = false;
+    socket.on('data', (d: Buffer) => {
+      answer += d.toString();
+    });
+    socket.on('error', () => {});
+    const gone = new Promise<void>((resolve) =>
+      socket.on('close', () => {
+        closed = true;
+        resolve();
+      }),
+    );
+    socket.write(
+      `POST ${path} HTTP/1.1\r\nHost: ${url.host}\r\nJOB-TOKEN: ${job.token}\r\n` +
+        'Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 200000\r\n\r\n',
+    );
+    let chunks = 0;
+    while (chunks < 20 && !closed) {
+      socket.write(Buffer.alloc(10_000, 0x61));
+      chunks++;
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    const bound = setTimeout(() => socket.destroy(), 5000);
+    await gone;
+    clearTimeout(bound);
+    expect(answer).toBe('');
+    expect(chunks).toBeGreaterThanOrEqual(4);
+    expect(chunks).toBeLessThan(20);
+
+    // A whole upload shorter than afterBytes is cut at its end: GitLab never sees it.
+    const upload = () => {
+      const form = new FormData();
+      form.append('file', new Blob([Buffer.from('PK\x05\x06'.padEnd(22, '\0'))]), 'artifacts.zip');
+      return fetch(`${sim?.url}${path}`, { method: 'POST', headers: { 'JOB-TOKEN': job.token }, body: form });
+    };
+    await expect(upload()).rejects.toThrow();
+    expect(sim.job(job.id)?.artifacts).toEqual([]);
+    // The rule is used up: the same upload is stored.
+    expect((await upload()).status).toBe(201);
+    expect(sim.job(job.id)?.artifacts.map((a) => a.size)).toEqual([22]);
   });
 
   it('changes tunables and faults over /-/sim/ with the admin token', async () => {
@@ -153,6 +214,26 @@ describe('git over HTTP', () => {
     await expect(git(src, 'push', '-q', jobUrl(other.pathWithNamespace), 'main:other')).rejects.toThrow(
       /403|not allowed/,
     );
+    // Until `mine` puts `other` on its job token allowlist (submodules, cross-project artifacts).
+    const allowlist = (method: string, suffix = '', body?: unknown) =>
+      fetch(`${sim?.url}/api/v4/projects/${mine.id}/job_token_scope/allowlist${suffix}`, {
+        method,
+        headers: { 'PRIVATE-TOKEN': sim?.adminToken ?? '', 'Content-Type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const added = await allowlist('POST', '', { target_project_id: other.id });
+    expect(added.status).toBe(201);
+    expect(await added.json()).toEqual({ source_project_id: mine.id, target_project_id: other.id });
+    expect((await allowlist('POST', '', { target_project_id: other.id })).status).toBe(400);
+    expect((await allowlist('POST', '', { target_project_id: 9999 })).status).toBe(404);
+    expect(((await (await allowlist('GET')).json()) as Array<{ id: number }>).map((p) => p.id)).toEqual([
+      other.id,
+    ]);
+    await git(dir, 'clone', '-q', jobUrl(mine.pathWithNamespace), join(dir, 'allowed'));
+    expect((await allowlist('DELETE', `/${other.id}`)).status).toBe(204);
+    await expect(
+      git(dir, 'clone', '-q', jobUrl(mine.pathWithNamespace), join(dir, 'removed')),
+    ).rejects.toThrow(/not found|could not be found/);
     await expect(
       git(dir, 'clone', '-q', `http://${host}/${mine.pathWithNamespace}.git`, join(dir, 'anon')),
     ).rejects.toThrow();
