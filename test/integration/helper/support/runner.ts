@@ -1,47 +1,10 @@
 // The runner side of the protocol, played over HTTP against the embedded GitLab the way the manager
 // does it (gitlab-runner-api.md §2–§4): `POST /jobs/request` with podrunner's features, the
 // two-phase accept `PUT state=running`, the trace `PATCH` and the final `PUT` with its checksum.
-import { crc32 } from 'node:zlib';
-import { type JobPayload, parseJobPayload } from '../../../../src/gitlab/payload.ts';
 
-/**
- * The `info.features` podrunner advertises: the manager's `runnerFeatures` (src/gitlab/features.ts on
- * the manager branch), copied until it is merged. GitLab drops a job needing a feature that is not
- * advertised (reports, artifacts:exclude, fallback keys), so these decide which jobs the tests get.
- */
-export const PODRUNNER_FEATURES: Record<string, boolean> = {
-  variables: true,
-  image: true,
-  services: true,
-  artifacts: true,
-  cache: true,
-  fallback_cache_keys: true,
-  shared: false,
-  upload_multiple_artifacts: true,
-  upload_raw_artifacts: true,
-  session: false,
-  terminal: false,
-  refspecs: true,
-  masking: true,
-  proxy: false,
-  raw_variables: true,
-  artifacts_exclude: true,
-  multi_build_steps: true,
-  trace_reset: true,
-  trace_checksum: true,
-  trace_size: true,
-  vault_secrets: false,
-  cancelable: true,
-  return_exit_code: true,
-  service_variables: true,
-  service_multiple_aliases: true,
-  image_executor_opts: true,
-  service_executor_opts: false,
-  cancel_gracefully: true,
-  native_steps_integration: false,
-  two_phase_job_commit: true,
-  job_inputs: false,
-};
+import { crc32 } from 'node:zlib';
+import { runnerFeatures } from '../../../../src/gitlab/features.ts';
+import { type JobPayload, parseJobPayload } from '../../../../src/gitlab/payload.ts';
 
 /** A job as the runner received it. */
 export interface RunnerJob {
@@ -96,7 +59,7 @@ export class RunnerSide {
         architecture: 'amd64',
         executor: 'kubernetes',
         shell: 'bash',
-        features: PODRUNNER_FEATURES,
+        features: runnerFeatures,
         config: { gpus: '' },
       },
     });
