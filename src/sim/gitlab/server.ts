@@ -580,7 +580,7 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
         http.close(() => resolve());
         http.closeAllConnections();
       });
-      if (writer) await writer.flush();
+      if (writer) await writer.close();
       if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
