@@ -122,6 +122,27 @@ check_interval = ${CHECK_INTERVAL_MS / 1000}
   };
 }
 
+/** Resolves when the embedded GitLab holds `n` job requests (Workhorse long polls). */
+function heldPolls(s: SimGitlab, n: number, timeoutMs = 30_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (s.store.heldPolls() !== n) return;
+      done();
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`GitLab held ${s.store.heldPolls()} job requests, not ${n}, for ${timeoutMs} ms`));
+    }, timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      s.store.off('long-poll', check);
+    };
+    s.store.on('long-poll', check);
+    check();
+  });
+}
+
 function expectCapsKept(
   l: JobLedger,
   m: ReturnType<typeof managerView>['view'],
@@ -186,15 +207,7 @@ describe('concurrency against the embedded GitLab', () => {
     const ids: number[] = [];
     for (const round of [1, 2]) {
       // Runner a may hold 2 requests (its limit), b 2 (its request_concurrency): 4 held long polls.
-      await new Promise<void>((resolve) => {
-        const check = () => {
-          if (sim!.store.heldPolls() !== 4) return;
-          sim!.store.off('long-poll', check);
-          resolve();
-        };
-        sim!.store.on('long-poll', check);
-        check();
-      });
+      await heldPolls(sim!, 4);
       const jobs = await run.pipeline();
       ids.push(...jobs);
       await ledger!.waitFor(() => ledger!.allFinal(ids), `round ${round} final`, 120_000);
