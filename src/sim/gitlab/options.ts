@@ -28,6 +28,14 @@ export const faultRuleSchema = z
     rate: z.number().min(0).max(1).optional(),
     /** Or: the next N matching requests, deterministically. */
     times: z.number().int().min(1).optional(),
+    /** Or: every Nth matching request (the Nth, the 2Nth, …), deterministically and for good. */
+    every: z.number().int().min(1).optional(),
+    /**
+     * GitLab handles the request first, then its answer is lost: the connection closes before the answer
+     * (`drop`), or a proxy in front answers with the status instead (5xx). The runner cannot tell whether
+     * its request took effect.
+     */
+    afterHandling: z.boolean().default(false),
     /** `Retry-After` on 429 answers (seconds). */
     retryAfter: z.number().int().min(0).default(60),
     /**
@@ -37,8 +45,8 @@ export const faultRuleSchema = z
      */
     afterBytes: z.number().int().min(0).optional(),
   })
-  .refine((r) => r.rate !== undefined || r.times !== undefined, {
-    message: 'a fault rule needs rate or times',
+  .refine((r) => r.rate !== undefined || r.times !== undefined || r.every !== undefined, {
+    message: 'a fault rule needs rate, times or every',
   })
   .refine((r) => r.afterBytes === undefined || r.kind === 'drop', {
     message: 'afterBytes applies to drop faults only',

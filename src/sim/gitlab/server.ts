@@ -18,6 +18,9 @@ import { ApiError, apiError, type Request, Router, sendError, sendJson, sendText
 import type { Job, Pipeline, Project } from './model.ts';
 import { ObjectStorage, type ObjectStorageRequest } from './object-storage.ts';
 import {
+  type FaultEndpoint,
+  type FaultKind,
+  type FaultRule,
   type FaultRuleInput,
   faultRuleSchema,
   type Tunables,
@@ -67,6 +70,23 @@ export interface JobView {
   startedAt: string | null;
   finishedAt: string | null;
   artifacts: Array<{ type: string; format: string; filename: string; size: number }>;
+}
+
+/** One HTTP request as GitLab saw it (`on('request')`), emitted when its connection is done with it. */
+export interface RequestRecord {
+  method: string;
+  path: string;
+  endpoint: FaultEndpoint;
+  /** The request's `X-Request-Id` (a runner keeps it across its transport retries), else GitLab's own. */
+  requestId: string;
+  /** The status answered, or `null` when the connection closed without an answer. */
+  status: number | null;
+  /** The injected fault, if one hit this request. */
+  fault?: FaultKind;
+  afterHandling?: boolean;
+  /** Epoch milliseconds. */
+  receivedAt: number;
+  endedAt: number;
 }
 
 export interface PipelineView {
@@ -154,6 +174,7 @@ export interface SimGitlab {
   ): Promise<JobView>;
   on(event: 'job', listener: (job: JobView) => void): () => void;
   on(event: 'pipeline', listener: (pipeline: PipelineView) => void): () => void;
+  on(event: 'request', listener: (request: RequestRecord) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -219,6 +240,63 @@ function cutAfter(req: IncomingMessage, bytes: number): Promise<void> {
     req.on('end', cut);
     req.on('close', () => resolve());
   });
+}
+
+/** The answer of an injected 429 or 5xx fault (a `drop` has none). */
+function sendFaultAnswer(res: ServerResponse, fault: FaultRule): void {
+  if (fault.kind === 'drop') return;
+  if (fault.kind === '429') {
+    sendJson(
+      res,
+      429,
+      { message: 'This endpoint has been requested too many times. Try again later.' },
+      { 'Retry-After': String(fault.retryAfter) },
+    );
+    return;
+  }
+  const text = {
+    '500': '500 Internal Server Error',
+    '502': '502 Bad Gateway',
+    '503': '503 Service Unavailable',
+  }[fault.kind];
+  sendJson(res, Number(fault.kind), { message: text });
+}
+
+/**
+ * An `afterHandling` fault: the request is handled as usual, but whatever GitLab answers is lost on the
+ * way back. The first write of the answer closes the connection (`drop`) or sends the fault's answer
+ * instead; the rest of the handler's answer goes nowhere.
+ */
+function loseAnswer(req: IncomingMessage, res: ServerResponse, fault: FaultRule): void {
+  const original = { writeHead: res.writeHead, write: res.write, end: res.end };
+  let lost = false;
+  const intercept = () => {
+    if (lost) return;
+    lost = true;
+    if (fault.kind === 'drop') {
+      req.socket.destroy();
+      return;
+    }
+    Object.assign(res, original);
+    for (const name of res.getHeaderNames()) if (name !== 'x-request-id') res.removeHeader(name);
+    sendFaultAnswer(res, fault);
+    Object.assign(res, swallow);
+  };
+  const swallow = {
+    writeHead: (() => {
+      intercept();
+      return res;
+    }) as unknown as ServerResponse['writeHead'],
+    write: (() => {
+      intercept();
+      return true;
+    }) as unknown as ServerResponse['write'],
+    end: (() => {
+      intercept();
+      return res;
+    }) as unknown as ServerResponse['end'],
+  };
+  Object.assign(res, swallow);
 }
 
 const FINISHED_PIPELINE: PipelineStatus[] = ['success', 'failed', 'canceled', 'skipped'];
@@ -296,30 +374,31 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
       return;
     }
     const fault = faults.pick(store.tunables.faults, endpoint);
-    if (fault) {
+    const receivedAt = Date.now();
+    res.on('close', () => {
+      const record: RequestRecord = {
+        method,
+        path,
+        endpoint,
+        requestId: String(res.getHeader('X-Request-Id')),
+        status: res.headersSent ? res.statusCode : null,
+        ...(fault ? { fault: fault.kind, afterHandling: fault.afterHandling } : {}),
+        receivedAt,
+        endedAt: Date.now(),
+      };
+      store.emit('request', record);
+    });
+    if (fault && !fault.afterHandling) {
       if (fault.kind === 'drop') {
         if (fault.afterBytes) await cutAfter(req, fault.afterBytes);
         else req.socket.destroy();
         return;
       }
       req.resume();
-      if (fault.kind === '429') {
-        sendJson(
-          res,
-          429,
-          { message: 'This endpoint has been requested too many times. Try again later.' },
-          { 'Retry-After': String(fault.retryAfter) },
-        );
-      } else {
-        const text = {
-          '500': '500 Internal Server Error',
-          '502': '502 Bad Gateway',
-          '503': '503 Service Unavailable',
-        }[fault.kind];
-        sendJson(res, Number(fault.kind), { message: text });
-      }
+      sendFaultAnswer(res, fault);
       return;
     }
+    if (fault) loseAnswer(req, res, fault);
     const git = matchGitPath(path);
     if (git && !path.startsWith('/api/') && !path.startsWith('/-/')) {
       await handleGit(store, git, req, res, url.search.slice(1));
@@ -518,11 +597,13 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
         `job ${id}`,
       );
     },
-    on(event: 'job' | 'pipeline', listener: (value: never) => void) {
+    on(event: 'job' | 'pipeline' | 'request', listener: (value: never) => void) {
       const wrapped =
         event === 'job'
           ? (job: Job) => (listener as (v: JobView) => void)(jobView(store, job))
-          : (pipeline: Pipeline) => (listener as (v: PipelineView) => void)(pipelineView(store, pipeline));
+          : event === 'pipeline'
+            ? (pipeline: Pipeline) => (listener as (v: PipelineView) => void)(pipelineView(store, pipeline))
+            : (listener as (v: RequestRecord) => void);
       store.on(event, wrapped);
       return () => store.off(event, wrapped);
     },
@@ -535,7 +616,7 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
         http.closeAllConnections();
       });
       await storage.close();
-      if (writer) await writer.flush();
+      if (writer) await writer.close();
       if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };

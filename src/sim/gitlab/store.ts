@@ -110,6 +110,7 @@ export class SimStore extends EventEmitter {
   /** Pending jobs not handed to any runner, by ascending id (GitLab's queue order). */
   private pendingQueue: number[] = [];
   private readonly waiters = new Map<number, Set<() => void>>();
+  private held = 0;
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly watchedUntil = new Map<number, number>();
   private readonly jobsOfPipeline = new Map<number, Job[]>();
@@ -253,10 +254,15 @@ export class SimStore extends EventEmitter {
         set = new Set();
         this.waiters.set(runner.id, set);
       }
+      let settled = false;
       const done = (changed: boolean) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
         this.waiters.get(runner.id)?.delete(wakeUp);
+        this.held -= 1;
+        this.emit('long-poll', this.held);
         resolve(changed);
       };
       const wakeUp = () => done(true);
@@ -264,7 +270,14 @@ export class SimStore extends EventEmitter {
       const timer = setTimeout(() => done(false), seconds * 1000);
       set.add(wakeUp);
       signal.addEventListener('abort', onAbort);
+      this.held += 1;
+      this.emit('long-poll', this.held);
     });
+  }
+
+  /** Job requests Workhorse holds right now (long polls); a `long-poll` event carries each change. */
+  heldPolls(): number {
+    return this.held;
   }
 
   // ---- namespaces and projects ----------------------------------------------------------------------

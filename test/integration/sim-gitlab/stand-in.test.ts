@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SimGitlab } from '../../../src/sim/gitlab/server.ts';
+import type { RequestRecord, SimGitlab } from '../../../src/sim/gitlab/server.ts';
 import { projectWithPipelineFile, runnerClient, tempDir, withSim } from './helpers.ts';
 
 const exec = promisify(execFile);
@@ -108,6 +108,58 @@ describe('faults and controls', () => {
     // The rule is used up: the same upload is stored.
     expect((await upload()).status).toBe(201);
     expect(sim.job(job.id)?.artifacts.map((a) => a.size)).toEqual([22]);
+  });
+
+  it('hits every Nth request, and loses answers after GitLab handled the request', async () => {
+    sim = await withSim();
+    const seen: RequestRecord[] = [];
+    sim.on('request', (r) => seen.push(r));
+    const project = await projectWithPipelineFile(sim, 'one: { script: [x] }\ntwo: { script: [y] }\n');
+    await sim.createPipeline(project.id);
+    const client = runnerClient(sim, sim.createRunner().token);
+
+    sim.setFaults([{ endpoint: 'runners', kind: '503', every: 3 }]);
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const res = await fetch(`${sim.url}/api/v4/runners/verify`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ token: client.token }),
+      });
+      await res.arrayBuffer();
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual([200, 200, 503, 200, 200, 503, 200]);
+
+    // The job request is handled (a job handed out, waiting for its accept) but the 201 never arrives.
+    sim.setFaults([{ endpoint: 'request_job', kind: 'drop', times: 1, afterHandling: true }]);
+    await expect(client.request()).rejects.toThrow();
+    const lost = sim.pipeline(1)!.jobs[0]!;
+    expect(lost).toMatchObject({ status: 'pending', runnerId: expect.any(Number) });
+    const job = (await (await client.request()).json()) as { id: number; token: string };
+    expect(job.id).toBe(sim.pipeline(1)!.jobs[1]!.id);
+
+    // The accept takes effect; a proxy answers 502 instead of GitLab's 200. A retry finds the job running.
+    sim.setFaults([{ endpoint: 'update_job', kind: '502', times: 1, afterHandling: true }]);
+    const accept = await client.update(job.id, job.token, { state: 'running' });
+    expect(accept.status).toBe(502);
+    expect(accept.headers.get('Job-Status')).toBeNull();
+    expect(await accept.json()).toEqual({ message: '502 Bad Gateway' });
+    expect(sim.job(job.id)!.status).toBe('running');
+    expect((await client.update(job.id, job.token, { state: 'running' })).status).toBe(200);
+
+    const mark = seen.length;
+    sim.setFaults([{ endpoint: 'update_job', kind: 'drop', times: 1, afterHandling: true }]);
+    await expect(client.update(job.id, job.token, { state: 'success' })).rejects.toThrow();
+    expect(sim.job(job.id)!.status).toBe('success');
+    const again = await client.update(job.id, job.token, { state: 'success' });
+    expect(again.status).toBe(403);
+    expect(again.headers.get('Job-Status')).toBe('success');
+    await expect.poll(() => seen.length).toBe(mark + 2);
+    expect(seen.slice(mark).map((r) => [r.endpoint, r.status, r.fault ?? null])).toEqual([
+      ['update_job', null, 'drop'],
+      ['update_job', 403, null],
+    ]);
   });
 
   it('changes tunables and faults over /-/sim/ with the admin token', async () => {
