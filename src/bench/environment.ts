@@ -29,6 +29,8 @@ export interface KubeSide {
 export interface BenchEnvironment {
   mode: BenchMode;
   gitlab: SimGitlab;
+  /** Requests the embedded GitLab answered since it started, by endpoint class (`request_job`, …). */
+  gitlabRequestCounts(): Record<string, number>;
   projectId: number;
   runnerToken: string;
   /** Per-level config, logs; removed at the end unless --keep. */
@@ -69,6 +71,10 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Ben
     // GitLab's defaults otherwise: Workhorse long polling, 60 s trace update interval while nobody watches
   });
   let kube: KubeSide | undefined;
+  const requests: Record<string, number> = {};
+  const stopCounting = gitlab.on('request', (r) => {
+    requests[r.endpoint] = (requests[r.endpoint] ?? 0) + 1;
+  });
   try {
     const runner = gitlab.createRunner({ runUntagged: true, description: 'podrunner bench' });
     const project = await gitlab.createProject({ name: 'bench', namespace: 'podrunner' });
@@ -77,12 +83,14 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Ben
     return {
       mode: options.mode,
       gitlab,
+      gitlabRequestCounts: () => ({ ...requests }),
       projectId: project.id,
       runnerToken: runner.token,
       workDir,
       kube,
       async close() {
         await kube?.close();
+        stopCounting();
         await gitlab.close();
         if (!options.keep) await rm(workDir, { recursive: true, force: true });
       },

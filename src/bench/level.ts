@@ -107,7 +107,7 @@ export async function runLevel(
   let kubeBefore: Record<string, number> | null = null;
   try {
     idle = await sampler.sample();
-    gitlabBefore = env.gitlab.requestCounts();
+    gitlabBefore = env.gitlabRequestCounts();
     kubeBefore = (await env.kube?.requestCounts()) ?? null;
     standInsBefore = await standInsAt();
     startedAt = clockNow();
@@ -185,7 +185,7 @@ export async function runLevel(
       idle,
       samples: sampler.samples.filter((s) => s.t >= (idle?.t ?? 0) && s.t <= endedAt + 1000),
     },
-    gitlabRequests: countsSince(gitlabBefore, env.gitlab.requestCounts()),
+    gitlabRequests: countsSince(gitlabBefore, env.gitlabRequestCounts()),
     kubernetesRequests: kubeBefore && kubeAfter ? countsSince(kubeBefore, kubeAfter) : null,
     standIns: {
       ...(standInsBefore?.bench && standInsAfter?.bench

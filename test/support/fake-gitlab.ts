@@ -1,8 +1,9 @@
-// A small GitLab coordinator for the manager's tests, written from gitlab-runner-api.md §1–4 and the
-// fixtures: runner register/verify/unregister, a job queue with two-phase commit, `X-GitLab-Last-Update`,
-// optional long polling, trace patches with 416, final updates with optional 202s, and fault injection
-// (status answers, dropped connections, going away). It records what the tests assert on: the most jobs
-// running at once, idle capacity while jobs wait, double assignments, unfinished jobs.
+// A small GitLab coordinator for the manager's unit tests, written from gitlab-runner-api.md §2–4 and the
+// fixtures: a job queue with two-phase commit, `X-GitLab-Last-Update`, trace patches with 416, final
+// updates, token reset, and a per-request fault hook (any status answer, or a dropped connection). Tests
+// stage payloads and failures here that the embedded GitLab (src/sim/gitlab) does not produce on purpose,
+// and inspect every request; everything else runs against the embedded GitLab
+// (test/integration/manager). It records the most jobs running at once and the requests it saw.
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -24,7 +25,6 @@ export interface FakeJob {
   runnerToken?: string;
   assignments: number;
   finalUpdates: number;
-  remaining202: number;
 }
 
 export type Fault = { status: number; headers?: Record<string, string>; body?: string } | 'drop' | undefined;
@@ -52,27 +52,15 @@ export class FakeGitLab extends EventEmitter {
   url = '';
   port = 0;
   readonly runners = new Map<string, { id: number; paused: boolean; queueValue: string }>();
-  readonly registrationTokens = new Set<string>();
-  registrationDisabled = false;
-  readonly managers = new Set<string>();
   readonly jobs = new Map<number, FakeJob>();
   readonly queue: number[] = [];
   readonly requests: RecordedRequest[] = [];
   /** Consulted for every request before normal handling. */
   fault: (req: RecordedRequest) => Fault = () => undefined;
-  /** Hold job requests up to this long when there is nothing new (Workhorse long polling); 0: answer at once. */
-  longPollMs = 0;
-  /** Final updates answered 202 this many times per job before 200. */
-  final202 = 0;
-  /** For idle tracking: how many jobs the manager may run at once. */
-  capacity = Number.POSITIVE_INFINITY;
   maxRunning = 0;
-  maxIdleWhileWaitingMs = 0;
-  private idleSince: number | undefined;
   private nextJobId = 1000;
   private nextRunnerId = 1;
   private readonly sockets = new Set<Socket>();
-  private readonly waitingPolls = new Set<() => void>();
 
   private constructor() {
     super();
@@ -102,17 +90,7 @@ export class FakeGitLab extends EventEmitter {
     });
   }
 
-  /** Stops accepting connections and drops the open ones (connection refused), for `ms`. */
-  async goAway(ms: number): Promise<void> {
-    const closed = new Promise<void>((r) => this.server.close(() => r()));
-    for (const s of this.sockets) s.destroy();
-    await closed;
-    await new Promise((r) => setTimeout(r, ms));
-    await this.listen(this.port);
-  }
-
   async close(): Promise<void> {
-    for (const wake of this.waitingPolls) wake();
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     for (const s of this.sockets) s.destroy();
     await closed;
@@ -155,17 +133,11 @@ export class FakeGitLab extends EventEmitter {
       trace: Buffer.alloc(0),
       assignments: 0,
       finalUpdates: 0,
-      remaining202: this.final202,
     });
     this.queue.push(id);
     for (const r of this.runners.values()) r.queueValue = hex();
-    for (const wake of [...this.waitingPolls]) wake();
     this.changed();
     return id;
-  }
-
-  get pollsWaiting(): number {
-    return this.waitingPolls.size;
   }
 
   /** Job requests (parsed bodies) seen so far. */
@@ -204,23 +176,8 @@ export class FakeGitLab extends EventEmitter {
     });
   }
 
-  /** Closes an open idle period (call at the end of a test). */
-  settleIdle(): void {
-    if (this.idleSince !== undefined) {
-      this.maxIdleWhileWaitingMs = Math.max(this.maxIdleWhileWaitingMs, Date.now() - this.idleSince);
-      this.idleSince = Date.now();
-    }
-  }
-
   private changed(): void {
-    const running = this.running;
-    this.maxRunning = Math.max(this.maxRunning, running);
-    const idle = this.queue.length > 0 && running < this.capacity;
-    if (idle && this.idleSince === undefined) this.idleSince = Date.now();
-    if (!idle && this.idleSince !== undefined) {
-      this.maxIdleWhileWaitingMs = Math.max(this.maxIdleWhileWaitingMs, Date.now() - this.idleSince);
-      this.idleSince = undefined;
-    }
+    this.maxRunning = Math.max(this.maxRunning, this.running);
     this.emit('change');
   }
 
@@ -263,51 +220,14 @@ export class FakeGitLab extends EventEmitter {
     const p = url.pathname.replace(/^\/api\/v4\//, '');
     const m = /^jobs\/(\d+)(\/trace)?$/.exec(p);
     try {
-      if (req.method === 'POST' && p === 'runners') this.register(body, json);
-      else if (req.method === 'POST' && p === 'runners/verify') this.verify(body, json);
-      else if (req.method === 'DELETE' && p === 'runners') this.deleteRunner(body, json, empty);
-      else if (req.method === 'DELETE' && p === 'runners/managers') this.deleteManager(body, json, empty);
-      else if (req.method === 'POST' && p === 'runners/reset_authentication_token') this.reset(body, json);
-      else if (req.method === 'POST' && p === 'jobs/request') await this.requestJob(body, json, empty, res);
+      if (req.method === 'POST' && p === 'runners/reset_authentication_token') this.reset(body, json);
+      else if (req.method === 'POST' && p === 'jobs/request') this.requestJob(body, json, empty);
       else if (req.method === 'PUT' && m && !m[2]) this.updateJob(Number(m[1]), body, req, json);
       else if (req.method === 'PATCH' && m?.[2]) this.patchTrace(Number(m[1]), raw, req, json, empty);
       else json(404, { message: '404 Not Found' });
     } finally {
       this.changed();
     }
-  }
-
-  private register(body: Record<string, unknown>, json: Json): boolean {
-    if (typeof body.token !== 'string') return json(400, { error: 'token is missing' });
-    if (this.registrationDisabled) return json(410, { message: '410 Gone - runner registration disallowed' });
-    if (!this.registrationTokens.has(body.token))
-      return json(403, { message: '403 Forbidden - invalid token supplied' });
-    const token = `glrtr-${hex().slice(0, 20)}`;
-    this.addRunner(token);
-    return json(201, { id: this.runners.get(token)!.id, token, token_expires_at: null });
-  }
-
-  private verify(body: Record<string, unknown>, json: Json): boolean {
-    if (typeof body.token !== 'string') return json(400, { error: 'token is missing' });
-    const r = this.runners.get(body.token);
-    if (!r) return json(403, { message: '403 Forbidden' });
-    if (typeof body.system_id === 'string') this.managers.add(`${body.token}|${body.system_id}`);
-    return json(200, { id: r.id, token: body.token, token_expires_at: null });
-  }
-
-  private deleteRunner(body: Record<string, unknown>, json: Json, empty: Empty): boolean {
-    if (typeof body.token !== 'string') return json(400, { error: 'token is missing' });
-    if (!this.runners.delete(body.token)) return json(403, { message: '403 Forbidden' });
-    return empty(204);
-  }
-
-  private deleteManager(body: Record<string, unknown>, json: Json, empty: Empty): boolean {
-    if (typeof body.token !== 'string' || typeof body.system_id !== 'string')
-      return json(400, { error: 'token is missing' });
-    if (!this.runners.has(body.token)) return json(403, { message: '403 Forbidden' });
-    if (!this.managers.delete(`${body.token}|${body.system_id}`))
-      return json(404, { message: '404 Runner manager not found Not Found' });
-    return empty(204);
   }
 
   private reset(body: Record<string, unknown>, json: Json): boolean {
@@ -319,12 +239,7 @@ export class FakeGitLab extends EventEmitter {
     return json(201, { token, token_expires_at: null });
   }
 
-  private async requestJob(
-    body: Record<string, unknown>,
-    json: Json,
-    empty: Empty,
-    res: ServerResponse,
-  ): Promise<boolean> {
+  private requestJob(body: Record<string, unknown>, json: Json, empty: Empty): boolean {
     if (typeof body.token !== 'string') return json(400, { error: 'token is missing' });
     const runner = this.runners.get(body.token);
     if (!runner) return json(403, { message: '403 Forbidden' });
@@ -334,27 +249,8 @@ export class FakeGitLab extends EventEmitter {
         const j = this.jobs.get(id)!;
         return j.runnerToken === undefined || j.runnerToken === body.token;
       });
-    if (body.last_update === runner.queueValue || pick() === -1) {
-      if (this.longPollMs > 0 && body.last_update) {
-        const changed = await new Promise<boolean>((resolve) => {
-          const wake = () => {
-            clearTimeout(timer);
-            this.waitingPolls.delete(wake);
-            resolve(true);
-          };
-          const timer = setTimeout(() => {
-            this.waitingPolls.delete(wake);
-            resolve(false);
-          }, this.longPollMs);
-          this.waitingPolls.add(wake);
-          this.emit('change');
-          res.on('close', wake);
-        });
-        void changed;
-        return empty(204, { 'Gitlab-Ci-Builds-Polling': 'yes' });
-      }
+    if (body.last_update === runner.queueValue || pick() === -1)
       return empty(204, { 'X-GitLab-Last-Update': runner.queueValue });
-    }
     const index = pick();
     const [id] = this.queue.splice(index, 1);
     const job = this.jobs.get(id!)!;
@@ -377,16 +273,15 @@ export class FakeGitLab extends EventEmitter {
       );
     }
     const state = body.state;
+    // Two-phase commit (gitlab-runner-api.md §2.6): `pending` keeps a handed-out job alive; once accepted, 409.
+    if (state === 'pending')
+      return json(job.state === 'pending' ? 200 : 409, String(job.state === 'pending' ? 200 : 409), status);
     if (state === 'running') {
       if (job.state === 'pending') job.state = 'running';
       return json(200, '200', { 'Job-Status': job.state });
     }
     if (state === 'success' || state === 'failed') {
       if (job.state === 'pending') return json(400, { message: '400 Bad request' }, status);
-      if (job.remaining202 > 0 && body.checksum) {
-        job.remaining202--;
-        return json(202, '202', { ...status, 'X-GitLab-Trace-Update-Interval': '1' });
-      }
       job.finalUpdates++;
       job.state = job.state === 'canceling' ? 'canceled' : state;
       if (state === 'failed')
@@ -420,13 +315,6 @@ export class FakeGitLab extends EventEmitter {
       Range: `0-${job.trace.length}`,
       'X-GitLab-Trace-Update-Interval': '1',
     });
-  }
-
-  /** Cancels a job as a user would (graceful cancel: `canceling`). */
-  cancel(id: number): void {
-    const job = this.jobs.get(id)!;
-    if (job.state === 'running' || job.state === 'pending') job.state = 'canceling';
-    this.changed();
   }
 
   static checksumOf(job: FakeJob): string {

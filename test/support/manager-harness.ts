@@ -1,4 +1,5 @@
-// Starts a Manager in-process against a FakeGitLab, with fast transport retries and a silent logger.
+// Starts a Manager in-process against a GitLab (the embedded one or the unit tests' fake), with fast
+// transport retries and a logger that keeps its lines for assertions.
 import pino, { type Logger } from 'pino';
 import { parseConfig } from '../../src/config/load.ts';
 import type { PodrunnerConfig } from '../../src/config/schema/config.ts';
@@ -6,9 +7,8 @@ import { GitLabConnections } from '../../src/gitlab/connections.ts';
 import type { JobHandler, JobOutcome } from '../../src/manager/executor.ts';
 import { Manager, type ManagerOptions } from '../../src/manager/manager.ts';
 import { ManagerMetrics } from '../../src/metrics/registry.ts';
-import type { FakeGitLab } from './fake-gitlab.ts';
 
-export function configFor(gitlab: FakeGitLab, toml: string): PodrunnerConfig {
+export function configFor(gitlab: { url: string }, toml: string): PodrunnerConfig {
   const r = parseConfig(toml.replaceAll('GITLAB_URL', gitlab.url), { env: {} });
   if (!r.ok) throw new Error(r.errors.map((e) => `${e.path}: ${e.message}`).join('\n'));
   return r.config;
@@ -44,7 +44,7 @@ export async function startManager(
 ): Promise<Harness> {
   const lines: string[] = [];
   const log = pino({ level: 'debug' }, { write: (l: string) => lines.push(l) });
-  const metrics = new ManagerMetrics({ defaultMetrics: false });
+  const metrics = options.metrics ?? new ManagerMetrics({ defaultMetrics: false });
   const connections = new GitLabConnections({
     retry: { minDelayMs: 20, maxDelayMs: 200, maxHeaderDelayMs: 2000 },
   });

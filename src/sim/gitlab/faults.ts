@@ -1,5 +1,6 @@
-// Injected faults for resilience tests: 429 / 5xx answers and dropped connections, per endpoint, either
-// by probability or for the next N requests. Configured through the tunables (`faults`).
+// Injected faults for resilience tests: 429 / 5xx answers and dropped connections, per endpoint, by
+// probability, for the next N requests or for every Nth; before GitLab handles the request or after (the
+// answer is lost). Configured through the tunables (`faults`).
 import type { FaultEndpoint, FaultRule } from './options.ts';
 
 /** The endpoint class of a request, for matching fault rules. */
@@ -29,6 +30,7 @@ export function isRunnerEndpoint(endpoint: FaultEndpoint): boolean {
 
 export class FaultInjector {
   private readonly used = new WeakMap<FaultRule, number>();
+  private readonly seen = new WeakMap<FaultRule, number>();
 
   /** The fault to apply to this request, if any; `times` rules are consumed. */
   pick(
@@ -43,6 +45,12 @@ export class FaultInjector {
         if (used >= rule.times) continue;
         this.used.set(rule, used + 1);
         return rule;
+      }
+      if (rule.every !== undefined) {
+        const seen = (this.seen.get(rule) ?? 0) + 1;
+        this.seen.set(rule, seen);
+        if (seen % rule.every === 0) return rule;
+        continue;
       }
       if (rule.rate !== undefined && random() < rule.rate) return rule;
     }

@@ -76,6 +76,11 @@ export interface Project {
   ciDefaultGitDepth: number;
   variables: ProjectVariable[];
   pipelineIidCounter: number;
+  /**
+   * The CI/CD job token inbound allowlist: projects whose jobs may use their job token here (clone,
+   * artifacts). A job's own project is always allowed; GitLab limits the rest to this list.
+   */
+  jobTokenAllowlist: number[];
 }
 
 export interface CommitInfo {

@@ -28,11 +28,28 @@ export const faultRuleSchema = z
     rate: z.number().min(0).max(1).optional(),
     /** Or: the next N matching requests, deterministically. */
     times: z.number().int().min(1).optional(),
+    /** Or: every Nth matching request (the Nth, the 2Nth, …), deterministically and for good. */
+    every: z.number().int().min(1).optional(),
+    /**
+     * GitLab handles the request first, then its answer is lost: the connection closes before the answer
+     * (`drop`), or a proxy in front answers with the status instead (5xx). The runner cannot tell whether
+     * its request took effect.
+     */
+    afterHandling: z.boolean().default(false),
     /** `Retry-After` on 429 answers (seconds). */
     retryAfter: z.number().int().min(0).default(60),
+    /**
+     * `drop` only: read this many bytes of the request body first, then close the connection without
+     * an answer — a proxy or network cut in the middle of an upload. A body that ends sooner is cut at
+     * its end. Nothing of the request reaches GitLab.
+     */
+    afterBytes: z.number().int().min(0).optional(),
   })
-  .refine((r) => r.rate !== undefined || r.times !== undefined, {
-    message: 'a fault rule needs rate or times',
+  .refine((r) => r.rate !== undefined || r.times !== undefined || r.every !== undefined, {
+    message: 'a fault rule needs rate, times or every',
+  })
+  .refine((r) => r.afterBytes === undefined || r.kind === 'drop', {
+    message: 'afterBytes applies to drop faults only',
   });
 export type FaultRule = z.infer<typeof faultRuleSchema>;
 export type FaultRuleInput = z.input<typeof faultRuleSchema>;
@@ -69,6 +86,11 @@ export const tunablesSchema = z.object({
     .int()
     .min(0)
     .default(100 * 1024 * 1024),
+  /**
+   * Artifacts in object storage (`proxy_download: false`): a runner's download with
+   * `direct_download=true` gets a 302 to a pre-signed URL on the object store's own origin.
+   */
+  objectStorage: z.boolean().default(false),
   /** Legacy registration tokens (`POST /runners`); GitLab ≥ 17.0 disables them by default (410). */
   allowRegistrationToken: z.boolean().default(false),
   /** Create a pipeline for every pushed branch or tag, as GitLab does. */

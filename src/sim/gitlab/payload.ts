@@ -250,7 +250,7 @@ export function buildJobPayload(ctx: PayloadContext): JobPayloadInput {
     runner_info: { timeout, runner_session_url: null } as JobPayloadInput['runner_info'],
     variables,
     steps,
-    hooks: [],
+    hooks: (spec.hooks ?? []).map((h) => ({ name: h.name, script: h.script })),
     image: spec.image ? imageEntity(spec.image) : null,
     services: spec.services.map(serviceEntity),
     artifacts: artifactsEntity(spec),

@@ -22,6 +22,7 @@ export class StateWriter {
   private readonly store: SimStore;
   private readonly path: string;
   private readonly delayMs: number;
+  private closed = false;
 
   constructor(store: SimStore, path: string, delayMs = 1000) {
     this.store = store;
@@ -29,13 +30,27 @@ export class StateWriter {
     this.delayMs = delayMs;
   }
 
+  /** A write is due. */
+  get pending(): boolean {
+    return this.timer !== null;
+  }
+
   schedule(): void {
-    if (this.timer) return;
+    if (this.timer || this.closed) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.flush();
     }, this.delayMs);
     this.timer.unref();
+  }
+
+  /**
+   * The last write: later changes (a request still finishing on a closed server) are not written, so a
+   * stopped instance never overwrites the file a restarted one now owns.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flush();
   }
 
   async flush(): Promise<void> {

@@ -2,7 +2,7 @@
 // the demo and the benchmark. One node:http server serves the runner API, the REST API, git over HTTP
 // and the `/-/sim/` controls.
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,11 @@ import { handleGit, matchGitPath } from './git/http-backend.ts';
 import { commitFiles } from './git/repository.ts';
 import { ApiError, apiError, type Request, Router, sendError, sendJson, sendText } from './http.ts';
 import type { Job, Pipeline, Project } from './model.ts';
+import { ObjectStorage, type ObjectStorageRequest } from './object-storage.ts';
 import {
+  type FaultEndpoint,
+  type FaultKind,
+  type FaultRule,
   type FaultRuleInput,
   faultRuleSchema,
   type Tunables,
@@ -68,6 +72,23 @@ export interface JobView {
   artifacts: Array<{ type: string; format: string; filename: string; size: number }>;
 }
 
+/** One HTTP request as GitLab saw it (`on('request')`), emitted when its connection is done with it. */
+export interface RequestRecord {
+  method: string;
+  path: string;
+  endpoint: FaultEndpoint;
+  /** The request's `X-Request-Id` (a runner keeps it across its transport retries), else GitLab's own. */
+  requestId: string;
+  /** The status answered, or `null` when the connection closed without an answer. */
+  status: number | null;
+  /** The injected fault, if one hit this request. */
+  fault?: FaultKind;
+  afterHandling?: boolean;
+  /** Epoch milliseconds. */
+  receivedAt: number;
+  endedAt: number;
+}
+
 export interface PipelineView {
   id: number;
   projectId: number;
@@ -93,9 +114,9 @@ export interface SimGitlab {
   readonly registrationToken: string;
   readonly tunables: Tunables;
   readonly store: SimStore;
+  /** The artifacts' object store (used with the `objectStorage` tunable): its URL and the requests it got. */
+  readonly objectStorage: { readonly url: string; readonly requests: readonly ObjectStorageRequest[] };
   configure(patch: Partial<Tunables>): Tunables;
-  /** Requests received since start, by endpoint class (`request_job`, `update_job`, `patch_trace`, …). */
-  requestCounts(): Record<string, number>;
   setFaults(faults: FaultRuleInput[]): void;
   createRunner(input?: CreateRunnerInput): { id: number; token: string };
   createProject(input: {
@@ -110,6 +131,11 @@ export interface SimGitlab {
     files: Record<string, string | Buffer | { content: string | Buffer; executable?: boolean }>,
     options?: { branch?: string; message?: string; replace?: boolean },
   ): Promise<string>;
+  /**
+   * Puts `fromProjectId` on `projectId`'s CI/CD job token inbound allowlist: jobs of that project may
+   * then clone this one (submodules) and fetch its artifacts with their job token.
+   */
+  allowJobTokenAccess(projectId: number, fromProjectId: number): void;
   setVariable(
     projectId: number,
     variable: {
@@ -148,6 +174,7 @@ export interface SimGitlab {
   ): Promise<JobView>;
   on(event: 'job', listener: (job: JobView) => void): () => void;
   on(event: 'pipeline', listener: (pipeline: PipelineView) => void): () => void;
+  on(event: 'request', listener: (request: RequestRecord) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -198,6 +225,80 @@ function projectView(store: SimStore, project: Project): ProjectView {
   };
 }
 
+/** Reads `bytes` of the request body (or all of a shorter one), then closes the connection unanswered. */
+function cutAfter(req: IncomingMessage, bytes: number): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    const cut = () => {
+      req.socket.destroy();
+      resolve();
+    };
+    req.on('data', (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen >= bytes) cut();
+    });
+    req.on('end', cut);
+    req.on('close', () => resolve());
+  });
+}
+
+/** The answer of an injected 429 or 5xx fault (a `drop` has none). */
+function sendFaultAnswer(res: ServerResponse, fault: FaultRule): void {
+  if (fault.kind === 'drop') return;
+  if (fault.kind === '429') {
+    sendJson(
+      res,
+      429,
+      { message: 'This endpoint has been requested too many times. Try again later.' },
+      { 'Retry-After': String(fault.retryAfter) },
+    );
+    return;
+  }
+  const text = {
+    '500': '500 Internal Server Error',
+    '502': '502 Bad Gateway',
+    '503': '503 Service Unavailable',
+  }[fault.kind];
+  sendJson(res, Number(fault.kind), { message: text });
+}
+
+/**
+ * An `afterHandling` fault: the request is handled as usual, but whatever GitLab answers is lost on the
+ * way back. The first write of the answer closes the connection (`drop`) or sends the fault's answer
+ * instead; the rest of the handler's answer goes nowhere.
+ */
+function loseAnswer(req: IncomingMessage, res: ServerResponse, fault: FaultRule): void {
+  const original = { writeHead: res.writeHead, write: res.write, end: res.end };
+  let lost = false;
+  const intercept = () => {
+    if (lost) return;
+    lost = true;
+    if (fault.kind === 'drop') {
+      req.socket.destroy();
+      return;
+    }
+    Object.assign(res, original);
+    for (const name of res.getHeaderNames()) if (name !== 'x-request-id') res.removeHeader(name);
+    sendFaultAnswer(res, fault);
+    Object.assign(res, swallow);
+  };
+  const swallow = {
+    writeHead: (() => {
+      intercept();
+      return res;
+    }) as unknown as ServerResponse['writeHead'],
+    write: (() => {
+      intercept();
+      return true;
+    }) as unknown as ServerResponse['write'],
+    end: (() => {
+      intercept();
+      return res;
+    }) as unknown as ServerResponse['end'],
+  };
+  Object.assign(res, swallow);
+}
+
 const FINISHED_PIPELINE: PipelineStatus[] = ['success', 'failed', 'canceled', 'skipped'];
 
 export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promise<SimGitlab> {
@@ -230,11 +331,12 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
   if (writer) store.setChangeListener(() => writer.schedule());
 
   const router = new Router();
-  registerRunnerApi(router, store);
+  // Started once the address is known (its URLs use the host name runners reach GitLab by).
+  let objectStorage: ObjectStorage | undefined;
+  registerRunnerApi(router, store, (file) => objectStorage?.presign(file));
   registerRestApi(router, store);
   registerAdminApi(router, store);
   const faults = new FaultInjector();
-  const requestCounts: Record<string, number> = {};
 
   store.on('push', (project: Project, before: Map<string, string>, after: Map<string, string>) => {
     if (!store.tunables.pipelineOnPush) return;
@@ -261,7 +363,6 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
     const method = req.method ?? 'GET';
     const path = url.pathname;
     const endpoint = classifyEndpoint(method, path);
-    requestCounts[endpoint] = (requestCounts[endpoint] ?? 0) + 1;
     const delay = store.tunables.responseDelayMs;
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     if (store.tunables.migrationsRunning && isRunnerEndpoint(endpoint)) {
@@ -275,29 +376,31 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
       return;
     }
     const fault = faults.pick(store.tunables.faults, endpoint);
-    if (fault) {
+    const receivedAt = Date.now();
+    res.on('close', () => {
+      const record: RequestRecord = {
+        method,
+        path,
+        endpoint,
+        requestId: String(res.getHeader('X-Request-Id')),
+        status: res.headersSent ? res.statusCode : null,
+        ...(fault ? { fault: fault.kind, afterHandling: fault.afterHandling } : {}),
+        receivedAt,
+        endedAt: Date.now(),
+      };
+      store.emit('request', record);
+    });
+    if (fault && !fault.afterHandling) {
       if (fault.kind === 'drop') {
-        req.socket.destroy();
+        if (fault.afterBytes) await cutAfter(req, fault.afterBytes);
+        else req.socket.destroy();
         return;
       }
       req.resume();
-      if (fault.kind === '429') {
-        sendJson(
-          res,
-          429,
-          { message: 'This endpoint has been requested too many times. Try again later.' },
-          { 'Retry-After': String(fault.retryAfter) },
-        );
-      } else {
-        const text = {
-          '500': '500 Internal Server Error',
-          '502': '502 Bad Gateway',
-          '503': '503 Service Unavailable',
-        }[fault.kind];
-        sendJson(res, Number(fault.kind), { message: text });
-      }
+      sendFaultAnswer(res, fault);
       return;
     }
+    if (fault) loseAnswer(req, res, fault);
     const git = matchGitPath(path);
     if (git && !path.startsWith('/api/') && !path.startsWith('/-/')) {
       await handleGit(store, git, req, res, url.search.slice(1));
@@ -359,6 +462,9 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
   const address = http.address() as AddressInfo;
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   server.baseUrl = (externalUrl ?? `http://${hostForUrl}:${address.port}`).replace(/\/+$/, '');
+  await mkdir(store.artifactsDir(), { recursive: true });
+  const storage = await ObjectStorage.start(store.artifactsDir(), host, new URL(server.baseUrl).hostname);
+  objectStorage = storage;
   if (adminTokenFile) await writeFile(adminTokenFile, `${adminToken}\n`, { mode: 0o600 });
   log(`embedded GitLab listening on ${server.baseUrl}`);
 
@@ -384,12 +490,10 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
       return store.tunables;
     },
     store,
+    objectStorage: storage,
     configure(patch) {
       store.tunables = tunablesSchema.parse({ ...store.tunables, ...patch });
       return store.tunables;
-    },
-    requestCounts() {
-      return { ...requestCounts };
     },
     setFaults(rules) {
       store.tunables = { ...store.tunables, faults: rules.map((r) => faultRuleSchema.parse(r)) };
@@ -416,6 +520,9 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
         authorEmail: ADMIN_USER.email,
         ...(opts.replace !== undefined ? { replace: opts.replace } : {}),
       });
+    },
+    allowJobTokenAccess(projectId, fromProjectId) {
+      store.allowJobToken(requireProject(projectId), requireProject(fromProjectId));
     },
     setVariable(projectId, v) {
       store.setVariable(requireProject(projectId), {
@@ -492,11 +599,13 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
         `job ${id}`,
       );
     },
-    on(event: 'job' | 'pipeline', listener: (value: never) => void) {
+    on(event: 'job' | 'pipeline' | 'request', listener: (value: never) => void) {
       const wrapped =
         event === 'job'
           ? (job: Job) => (listener as (v: JobView) => void)(jobView(store, job))
-          : (pipeline: Pipeline) => (listener as (v: PipelineView) => void)(pipelineView(store, pipeline));
+          : event === 'pipeline'
+            ? (pipeline: Pipeline) => (listener as (v: PipelineView) => void)(pipelineView(store, pipeline))
+            : (listener as (v: RequestRecord) => void);
       store.on(event, wrapped);
       return () => store.off(event, wrapped);
     },
@@ -508,7 +617,8 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
         http.close(() => resolve());
         http.closeAllConnections();
       });
-      if (writer) await writer.flush();
+      await storage.close();
+      if (writer) await writer.close();
       if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -110,6 +110,7 @@ export class SimStore extends EventEmitter {
   /** Pending jobs not handed to any runner, by ascending id (GitLab's queue order). */
   private pendingQueue: number[] = [];
   private readonly waiters = new Map<number, Set<() => void>>();
+  private held = 0;
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly watchedUntil = new Map<number, number>();
   private readonly jobsOfPipeline = new Map<number, Job[]>();
@@ -253,10 +254,15 @@ export class SimStore extends EventEmitter {
         set = new Set();
         this.waiters.set(runner.id, set);
       }
+      let settled = false;
       const done = (changed: boolean) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
         this.waiters.get(runner.id)?.delete(wakeUp);
+        this.held -= 1;
+        this.emit('long-poll', this.held);
         resolve(changed);
       };
       const wakeUp = () => done(true);
@@ -264,7 +270,14 @@ export class SimStore extends EventEmitter {
       const timer = setTimeout(() => done(false), seconds * 1000);
       set.add(wakeUp);
       signal.addEventListener('abort', onAbort);
+      this.held += 1;
+      this.emit('long-poll', this.held);
     });
+  }
+
+  /** Job requests Workhorse holds right now (long polls); a `long-poll` event carries each change. */
+  heldPolls(): number {
+    return this.held;
   }
 
   // ---- namespaces and projects ----------------------------------------------------------------------
@@ -353,6 +366,7 @@ export class SimStore extends EventEmitter {
       ciDefaultGitDepth: 20,
       variables: [],
       pipelineIidCounter: 0,
+      jobTokenAllowlist: [],
     };
     await mkdir(join(this.dataDir, 'repositories', namespace.fullPath), { recursive: true });
     await initBareRepository(this.repoDir(project), project.defaultBranch);
@@ -370,6 +384,27 @@ export class SimStore extends EventEmitter {
 
   findProjectByRepoPath(repoPath: string): Project | undefined {
     return this.findProject(repoPath.replace(/\.git$/, ''));
+  }
+
+  /** Whether `job`'s token may be used on `project`: its own project, or one allowlisting it. */
+  jobTokenAllows(job: Job, project: Project): boolean {
+    return job.projectId === project.id || project.jobTokenAllowlist.includes(job.projectId);
+  }
+
+  /** Adds `source` to `project`'s job token inbound allowlist; false when it is there already. */
+  allowJobToken(project: Project, source: Project): boolean {
+    if (project.jobTokenAllowlist.includes(source.id)) return false;
+    project.jobTokenAllowlist.push(source.id);
+    this.changed();
+    return true;
+  }
+
+  removeJobToken(project: Project, source: Project): boolean {
+    const i = project.jobTokenAllowlist.indexOf(source.id);
+    if (i === -1) return false;
+    project.jobTokenAllowlist.splice(i, 1);
+    this.changed();
+    return true;
   }
 
   setVariable(project: Project, variable: ProjectVariable): ProjectVariable {
@@ -1026,7 +1061,8 @@ export class SimStore extends EventEmitter {
       this.runnersByToken.set(r.token, r);
     }
     for (const n of state.namespaces) this.namespaces.set(n.id, n);
-    for (const p of state.projects) this.projects.set(p.id, p);
+    for (const p of state.projects)
+      this.projects.set(p.id, { ...p, jobTokenAllowlist: p.jobTokenAllowlist ?? [] });
     for (const p of state.pipelines) this.pipelines.set(p.id, p);
     for (const j of state.jobs) {
       this.jobs.set(j.id, j);

@@ -8,7 +8,7 @@ import { cacheKeyFromFiles } from '../../../helper/cache/key-files.ts';
 import { TestProject, testGit } from './support/repos.ts';
 
 const root = mkdtempSync(path.join(tmpdir(), 'key-files-'));
-const repo = new TestProject(root, 'group/app');
+const repo = TestProject.local(root, 'group/app');
 afterAll(() => {
   repo.cleanup();
   rmSync(root, { recursive: true, force: true });
@@ -18,7 +18,7 @@ const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
 
 describe('cache:key:files', () => {
   it('hashes the blob ids of the files (GitLab 18), with the prefix, and falls back to default', async () => {
-    const first = repo.commit({
+    const first = await repo.commit({
       'package-lock.json': '{"v":1}\n',
       'sub/yarn.lock': 'y\n',
       'README.md': 'r\n',
@@ -37,7 +37,7 @@ describe('cache:key:files', () => {
     );
 
     // Another commit that does not touch the files keeps the key; one that does changes it.
-    const second = repo.commit({ 'README.md': 'changed\n' });
+    const second = await repo.commit({ 'README.md': 'changed\n' });
     expect(
       await cacheKeyFromFiles({
         repoDir: repo.bare,
@@ -46,7 +46,7 @@ describe('cache:key:files', () => {
         prefix: 'deps',
       }),
     ).toBe(key);
-    const third = repo.commit({ 'package-lock.json': '{"v":2}\n' });
+    const third = await repo.commit({ 'package-lock.json': '{"v":2}\n' });
     expect(
       await cacheKeyFromFiles({ repoDir: repo.bare, sha: third, files: ['package-lock.json'] }),
     ).not.toBe(key);

@@ -263,6 +263,7 @@ integration-test:
     untracked: false
     reports: { junit: reports/junit.xml }
   cache: { key: npm-deps, paths: [.npm/], policy: pull, fallback_keys: [npm-deps-main] }
+  hooks: { pre_get_sources_script: ["git config --global http.postBuffer 524288000"] }
 `,
     );
     sim.setVariable(project.id, { key: 'DEPLOY_API_TOKEN', value: 's3cr3t-Deploy_Token.9Xq', masked: true });
@@ -295,13 +296,11 @@ integration-test:
     const text = await expectAnswer(res, { status: 201, headers: { 'Content-Type': 'application/json' } });
     const payload = JSON.parse(text) as Json;
     const ours = keyPaths(payload);
-    // Registry credentials and pre_get_sources hooks need a container registry and `hooks:`, which
-    // the stand-in does not have.
-    const expected = [...keyPaths(fixture('job-full.json'))].filter(
-      (p) => !/^(credentials|hooks)\[\]/.test(p),
-    );
+    // Registry credentials need a container registry, which the stand-in does not have.
+    const expected = [...keyPaths(fixture('job-full.json'))].filter((p) => !/^credentials\[\]/.test(p));
     expect(expected.filter((p) => !ours.has(p))).toEqual([]);
     expect([...ours].filter((p) => !expected.includes(p))).toEqual([]);
+    expect(payload.hooks).toEqual(fixture('job-full.json').hooks);
     expect(payload.dependencies).toEqual([
       { id: expect.any(Number), name: 'lint', token: payload.token },
       {
@@ -595,6 +594,43 @@ describe('artifacts', () => {
       `/projects/${sim.job(build.id)?.projectId}/jobs/${build.id}/artifacts`,
     );
     expect(Buffer.from(await viaApi.arrayBuffer())).toEqual(zip);
+  });
+
+  it('redirects direct downloads to pre-signed object-storage URLs when artifacts live in object storage', async () => {
+    const build = await running();
+    const zip = Buffer.from('zip bytes in object storage');
+    expect((await upload(build, zip)).status).toBe(201);
+    await client.update(build.id, build.token, { state: 'success' });
+    const test = (await (await client.request()).json()) as { id: number; token: string };
+    await client.update(test.id, test.token, { state: 'running' });
+    const download = (query: string) =>
+      fetch(`${sim.url}/api/v4/jobs/${build.id}/artifacts${query}`, {
+        headers: { 'JOB-TOKEN': test.token },
+        redirect: 'manual',
+      });
+    // Without object storage, or without direct_download, GitLab proxies the file itself.
+    expect((await download('?direct_download=true')).status).toBe(200);
+    sim.configure({ objectStorage: true });
+    expect((await download('')).status).toBe(200);
+    const res = await download('?direct_download=true');
+    await expectAnswer(res, answer('GET /api/v4/jobs/:id/artifacts', 'direct_download'), {
+      Location: /^http:\/\/127\.0\.0\.1:\d+\/artifacts\/[^?]+\?.*X-Amz-Signature=[0-9a-f]{64}/,
+    });
+    const location = new URL(res.headers.get('Location') ?? '');
+    expect(location.origin).toBe(sim.objectStorage.url);
+    expect(location.origin).not.toBe(new URL(sim.url).origin);
+    const object = await fetch(location);
+    expect(object.status).toBe(200);
+    expect(Buffer.from(await object.arrayBuffer())).toEqual(zip);
+    location.searchParams.set('X-Amz-Signature', '0'.repeat(64));
+    const forged = await fetch(location);
+    expect(forged.status).toBe(403);
+    expect(await forged.text()).toContain('<Code>SignatureDoesNotMatch</Code>');
+    expect(sim.objectStorage.requests.map((r) => [r.method, r.status])).toEqual([
+      ['GET', 200],
+      ['GET', 403],
+    ]);
+    expect(sim.objectStorage.requests[0]?.headers).not.toContain('job-token');
   });
 
   it('refuses uploads that are too large, from jobs not running, of a bad format, or during storage errors', async () => {

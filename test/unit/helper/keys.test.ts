@@ -8,7 +8,7 @@ import {
   whenAllows,
 } from '../../../helper/cache/keys.ts';
 import { parseJobPayload } from '../../../src/gitlab/payload.ts';
-import { makeJob } from '../../integration/helper/support/jobs.ts';
+import { makeJob } from './support/jobs.ts';
 
 describe('cache keys', () => {
   it('sanitises like upstream cachekey.Sanitize', () => {

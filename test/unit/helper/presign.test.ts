@@ -7,7 +7,7 @@ import {
 } from '../../../helper/cache/presign.ts';
 import { helperSettingsSchema } from '../../../helper/contract.ts';
 import { parseJobPayload } from '../../../src/gitlab/payload.ts';
-import { makeJob } from '../../integration/helper/support/jobs.ts';
+import { makeJob } from './support/jobs.ts';
 
 const AWS_EXAMPLE = {
   AccessKey: 'AKIAIOSFODNN7EXAMPLE',

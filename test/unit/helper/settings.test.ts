@@ -4,7 +4,7 @@ import { parseGoDurationMs, readBuildSettings } from '../../../helper/settings.t
 import { remoteFromPayload } from '../../../helper/sources/credentials.ts';
 import { expandVariables, JobVariables } from '../../../helper/variables.ts';
 import { type JobPayload, parseJobPayload } from '../../../src/gitlab/payload.ts';
-import { makeJob } from '../../integration/helper/support/jobs.ts';
+import { makeJob } from './support/jobs.ts';
 
 function job(variables: Record<string, string> = {}, depth = 20): JobPayload {
   const parsed = parseJobPayload(

@@ -148,6 +148,28 @@ test:
     expect(requiredRunnerFeatures(test as NonNullable<typeof test>)).toEqual(['return_exit_code']);
   });
 
+  it('takes hooks:pre_get_sources_script from default: or the job, the job replacing it whole', () => {
+    const spec = ok(`
+default:
+  hooks: { pre_get_sources_script: [git config --global http.postBuffer 524288000] }
+inherits: { script: [x] }
+own: { script: [y], hooks: { pre_get_sources_script: echo own } }
+none: { script: [z], hooks: {} }
+`);
+    expect(spec.jobs.map((j) => [j.name, j.hooks])).toEqual([
+      [
+        'inherits',
+        [{ name: 'pre_get_sources_script', script: ['git config --global http.postBuffer 524288000'] }],
+      ],
+      ['own', [{ name: 'pre_get_sources_script', script: ['echo own'] }]],
+      ['none', []],
+    ]);
+    expect(errors('a: { script: [x], hooks: { post_get_sources_script: [y] } }\n')).toEqual([
+      'jobs:a:hooks config contains unknown keys: post_get_sources_script',
+    ]);
+    expect(errors('a: { script: [x], hooks: [y] }\n')).toEqual(['jobs:a:hooks config should be a hash']);
+  });
+
   it('resolves YAML anchors and merge keys', () => {
     const spec = ok(`
 .base: &base

@@ -59,6 +59,7 @@ function context(overrides: Partial<PayloadContext> = {}): PayloadContext {
     ciDefaultGitDepth: 20,
     variables: [],
     pipelineIidCounter: 1,
+    jobTokenAllowlist: [],
   } satisfies Project;
   const pipeline = {
     id: 41,

@@ -82,6 +82,7 @@ export function registerAdminApi(router: Router, store: SimStore): void {
         pipelines: store.pipelines.size,
         jobs,
         pending_queue: store.pendingCount(),
+        held_job_requests: store.heldPolls(),
       });
     }),
   );

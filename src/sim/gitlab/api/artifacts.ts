@@ -7,7 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import busboy from 'busboy';
 import { formatForArtifactType } from '../ci/reports.ts';
 import { apiError, paramError, type Request } from '../http.ts';
-import type { Job } from '../model.ts';
+import type { Job, StoredArtifact } from '../model.ts';
 import type { SimStore } from '../store.ts';
 
 const FORMATS = ['zip', 'gzip', 'raw'];
@@ -152,14 +152,20 @@ async function validDotenv(file: string): Promise<boolean> {
   }
 }
 
+/** A job's stored artifact of `type` (the archive only while it has not expired); else 404. */
+export function findArtifact(store: SimStore, job: Job, type: string): StoredArtifact {
+  const artifact = type === 'archive' ? store.archiveOf(job) : job.artifacts.find((a) => a.type === type);
+  if (!artifact) throw apiError(404, '404 Not Found');
+  return artifact;
+}
+
 export async function sendArtifact(
   store: SimStore,
   job: Job,
   type: string,
   res: ServerResponse,
 ): Promise<void> {
-  const artifact = type === 'archive' ? store.archiveOf(job) : job.artifacts.find((a) => a.type === type);
-  if (!artifact) throw apiError(404, '404 Not Found');
+  const artifact = findArtifact(store, job, type);
   const size = (await stat(artifact.file).catch(() => null))?.size;
   if (size === undefined) throw apiError(404, '404 Not Found');
   const name = encodeURIComponent(artifact.filename);

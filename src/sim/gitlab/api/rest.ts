@@ -312,6 +312,50 @@ export function registerRestApi(router: Router, store: SimStore): void {
     admin((req, res) => sendJson(res, 200, projectEntity(store, findProject(store, req)))),
   );
 
+  // ---- CI/CD job token inbound allowlist ----
+  const allowlistTarget = (value: unknown) => {
+    const id = str(value);
+    if (id === undefined || id === '') throw paramError('target_project_id is missing');
+    if (!/^\d+$/.test(id)) throw paramError('target_project_id is invalid');
+    const target = store.projects.get(Number(id));
+    if (!target) throw notFound('Project');
+    return target;
+  };
+  router.add(
+    'GET',
+    '/api/v4/projects/:id/job_token_scope/allowlist',
+    admin((req, res) => {
+      const project = findProject(store, req);
+      const items = project.jobTokenAllowlist
+        .map((id) => store.projects.get(id))
+        .filter((p): p is Project => p !== undefined)
+        .map((p) => projectEntity(store, p));
+      sendJson(res, 200, paginate(req, res, items));
+    }),
+  );
+  router.add(
+    'POST',
+    '/api/v4/projects/:id/job_token_scope/allowlist',
+    admin(async (req, res) => {
+      const project = findProject(store, req);
+      const target = allowlistTarget((await readParams(req)).target_project_id);
+      if (!store.allowJobToken(project, target)) {
+        throw apiError(400, 'Target project is already in the job token scope');
+      }
+      sendJson(res, 201, { source_project_id: project.id, target_project_id: target.id });
+    }),
+  );
+  router.add(
+    'DELETE',
+    '/api/v4/projects/:id/job_token_scope/allowlist/:target_project_id',
+    admin((req, res) => {
+      const project = findProject(store, req);
+      const target = allowlistTarget(req.params.target_project_id);
+      if (!store.removeJobToken(project, target)) throw notFound();
+      res.writeHead(204).end();
+    }),
+  );
+
   // ---- CI/CD variables ----
   router.add(
     'GET',

@@ -19,7 +19,7 @@ import type { Job, Runner } from '../model.ts';
 import { finalUpdateBackoff } from '../queue.ts';
 import type { ManagerInfo, SimStore } from '../store.ts';
 import { TraceLog } from '../trace.ts';
-import { receiveArtifact, sendArtifact } from './artifacts.ts';
+import { findArtifact, receiveArtifact, sendArtifact } from './artifacts.ts';
 
 const infoSchema = z
   .object({
@@ -137,7 +137,12 @@ function rubyToI(text: string): number {
   return m ? Number.parseInt(m[0], 10) : 0;
 }
 
-export function registerRunnerApi(router: Router, store: SimStore): void {
+/** `presignArtifact`: a pre-signed object-storage URL for a stored artifact file (`objectStorage` tunable). */
+export function registerRunnerApi(
+  router: Router,
+  store: SimStore,
+  presignArtifact: (file: string) => string | undefined = () => undefined,
+): void {
   router.add('POST', '/api/v4/runners/verify', async (req, res) => {
     const params = await readParams(req);
     const body = validate(z.object({ token: z.string(), system_id: z.string().optional() }), params);
@@ -343,7 +348,18 @@ export function registerRunnerApi(router: Router, store: SimStore): void {
     const tokenJob = token ? store.jobByToken(token) : undefined;
     if (!tokenJob || !store.isProcessingOnRunner(tokenJob)) throw apiError(401, '401 Unauthorized');
     const target = /^\d+$/.test(req.params.id ?? '') ? store.jobs.get(Number(req.params.id)) : undefined;
-    if (!target || target.projectId !== tokenJob.projectId) throw forbidden();
-    await sendArtifact(store, target, req.query.get('artifact_type') ?? 'archive', res);
+    const targetProject = target && store.projects.get(target.projectId);
+    if (!target || !targetProject || !store.jobTokenAllows(tokenJob, targetProject)) throw forbidden();
+    const type = req.query.get('artifact_type') ?? 'archive';
+    const location =
+      store.tunables.objectStorage && req.query.get('direct_download') === 'true'
+        ? presignArtifact(findArtifact(store, target, type).file)
+        : undefined;
+    if (location) {
+      res.writeHead(302, { Location: location, 'Content-Length': 0 });
+      res.end();
+      return;
+    }
+    await sendArtifact(store, target, type, res);
   });
 }

@@ -10,6 +10,7 @@ import type {
   CiCache,
   CiCacheKey,
   CiExecutorOpts,
+  CiHook,
   CiImage,
   CiJob,
   CiNeed,
@@ -59,6 +60,7 @@ const JOB_KEYS = new Set([
   'retry',
   'interruptible',
   'coverage',
+  'hooks',
 ]);
 /** GitLab job keywords this stand-in does not implement. */
 const JOB_UNSUPPORTED = new Set([
@@ -73,7 +75,6 @@ const JOB_UNSUPPORTED = new Set([
   'release',
   'secrets',
   'id_tokens',
-  'hooks',
   'pages',
   'manual_confirmation',
   'identity',
@@ -94,8 +95,9 @@ const DEFAULT_KEYS = new Set([
   'timeout',
   'retry',
   'interruptible',
+  'hooks',
 ]);
-const DEFAULT_UNSUPPORTED = new Set(['hooks', 'id_tokens']);
+const DEFAULT_UNSUPPORTED = new Set(['id_tokens']);
 
 const JOB_WHEN = ['on_success', 'on_failure', 'always', 'manual', 'delayed'] as const;
 const ARTIFACT_WHEN: readonly ArtifactWhen[] = ['on_success', 'on_failure', 'always'];
@@ -449,6 +451,20 @@ interface Defaults {
   tags?: string[];
   timeoutSeconds?: number | null;
   retry?: CiRetry | null;
+  hooks?: CiHook[];
+}
+
+/** `hooks:` — GitLab's `ALLOWED_HOOKS` is `pre_get_sources_script` alone. */
+function parseHooks(where: string, v: Json): CiHook[] {
+  if (!isDict(v)) return fail(`${where} config should be a hash`);
+  checkKeys(where, v, new Set(['pre_get_sources_script']), new Set());
+  if (v.pre_get_sources_script === undefined || v.pre_get_sources_script === null) return [];
+  return [
+    {
+      name: 'pre_get_sources_script',
+      script: commands(`${where}:pre_get_sources_script`, v.pre_get_sources_script),
+    },
+  ];
 }
 
 function parseTimeout(where: string, v: Json): number {
@@ -467,6 +483,7 @@ function parseDefaults(where: string, v: Dict, into: Defaults): void {
   if (v.tags !== undefined) into.tags = stringList(`${where}:tags`, v.tags);
   if (v.timeout !== undefined) into.timeoutSeconds = parseTimeout(`${where}:timeout`, v.timeout);
   if (v.retry !== undefined) into.retry = parseRetry(`${where}:retry`, v.retry);
+  if (v.hooks !== undefined && where !== 'root') into.hooks = parseHooks(`${where}:hooks`, v.hooks);
 }
 
 function parseJob(name: string, v: Json, defaults: Defaults): CiJob {
@@ -533,6 +550,7 @@ function parseJob(name: string, v: Json, defaults: Defaults): CiJob {
       v.after_script !== undefined
         ? commands(`${where}:after_script`, v.after_script)
         : (defaults.afterScript ?? null),
+    hooks: v.hooks !== undefined ? parseHooks(`${where}:hooks`, v.hooks) : (defaults.hooks ?? []),
     variables: parseVariables(`${where}:variables`, v.variables),
     artifacts:
       v.artifacts !== undefined

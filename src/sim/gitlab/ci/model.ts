@@ -81,6 +81,12 @@ export interface CiRetry {
   exitCodes: number[] | null;
 }
 
+/** `hooks:` entries, in the payload's `{name, script}` shape (GitLab allows `pre_get_sources_script`). */
+export interface CiHook {
+  name: 'pre_get_sources_script';
+  script: string[];
+}
+
 export interface CiJob {
   name: string;
   stage: string;
@@ -89,6 +95,8 @@ export interface CiJob {
   beforeScript: string[];
   script: string[];
   afterScript: string[] | null;
+  /** `hooks:` (a job's own replace `default:hooks` as a whole, as GitLab does). */
+  hooks?: CiHook[];
   /** Job-level variables only; the pipeline's global ones live on `CiPipelineSpec`. */
   variables: CiVariable[];
   artifacts: CiArtifacts | null;

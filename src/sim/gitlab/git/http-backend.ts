@@ -1,6 +1,7 @@
 // Git over HTTP at `/<namespace>/<project>.git/…`: `git http-backend` run as a CGI program behind the
 // node:http server, with GitLab's authentication: pushes need the admin token as password (any user
-// name); clones also accept `gitlab-ci-token:<job token>` of a job of that project that is running.
+// name); clones also accept `gitlab-ci-token:<job token>` of a running job of that project, or of a
+// project on its job token allowlist.
 import { spawn } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
@@ -53,7 +54,7 @@ function authorize(
     const job = store.jobByToken(creds.password);
     if (!job || !store.isProcessingOnRunner(job)) return 'deny';
     if (!project) return 'notfound';
-    if (job.projectId !== project.id) return 'notfound';
+    if (!store.jobTokenAllows(job, project)) return 'notfound';
     return access === 'read' ? 'ok' : 'forbidden';
   }
   return 'deny';

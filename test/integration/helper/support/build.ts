@@ -2,7 +2,7 @@
 // `build.alive` open read-write on fd 9, writes `build.started`, and at the end `build.exit` —
 // or dies without it, as an OOM-killed container does.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export interface FakeBuild {
@@ -13,11 +13,15 @@ export interface FakeBuild {
   kill(): Promise<void>;
 }
 
-export async function startBuild(statusDir: string): Promise<FakeBuild> {
+/** `controlDir` holds the test's `release` file (outside the status dir, which is the contract's). */
+export async function startBuild(statusDir: string, controlDir = statusDir): Promise<FakeBuild> {
   const alive = path.join(statusDir, 'build.alive');
   const started = path.join(statusDir, 'build.started');
   const exit = path.join(statusDir, 'build.exit');
-  const release = path.join(statusDir, 'release');
+  const release = path.join(controlDir, 'release');
+  if (!existsSync(alive) || !statSync(alive).isFIFO()) {
+    throw new Error(`${alive} is not a FIFO: the helper did not prepare this pod`);
+  }
   // The shell waits for the test to drop a `release` file, holding fd 9 like build.sh does.
   const script = `exec 9<>'${alive}'; : > '${started}'; while [ ! -e '${release}' ]; do sleep 0.05; done; cat '${release}' > '${exit}'; exit 0`;
   const child = spawn('sh', ['-c', script], { stdio: 'ignore' });

@@ -55,11 +55,12 @@ export function helperSettings(
 export async function runHelper(
   command: 'prepare' | 'upload',
   dirs: PodDirs,
-  job: JobPayloadInput,
+  /** The payload, or the raw 201 body as GitLab sent it. */
+  job: JobPayloadInput | string,
   settings: HelperSettingsInput,
   options: { watch?: string; env?: Record<string, string>; onSpawn?: (pid: number) => void } = {},
 ): Promise<HelperRun> {
-  writeFileSync(path.join(dirs.jobDir, 'job.json'), JSON.stringify(job));
+  writeFileSync(path.join(dirs.jobDir, 'job.json'), typeof job === 'string' ? job : JSON.stringify(job));
   writeFileSync(path.join(dirs.jobDir, 'helper.json'), JSON.stringify(settings));
   const termination = path.join(dirs.root, `termination-${command}`);
   const child = spawn(NODE, [HELPER, command, '--job-dir', dirs.jobDir, '--termination-log', termination], {

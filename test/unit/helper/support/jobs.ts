@@ -1,4 +1,5 @@
-// Job payloads shaped like GitLab's 201 body (gitlab-runner-api.md §2.7), for one test job.
+// Job payloads shaped like GitLab's 201 body (gitlab-runner-api.md §2.7), for the helper's unit tests (the
+// integration tests get real ones from the embedded GitLab).
 import type { JobPayloadInput } from '../../../../src/gitlab/payload.ts';
 
 export interface JobSpec {
