@@ -95,9 +95,13 @@ export async function startManagerProcess(options: ManagerProcessOptions): Promi
   if (child.pid === undefined) throw new ManagerProcessError('MANAGER_EXITED', 'podrunner run did not start');
   const pid = child.pid;
   let running = true;
+  // the bench going away (an error, a second Ctrl-C) must not leave a manager polling a GitLab that is gone
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => {
       running = false;
+      process.off('exit', killOnExit);
       resolve({ code, signal });
     });
   });
