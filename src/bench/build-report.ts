@@ -12,6 +12,7 @@ import {
   REPORT_SCHEMA_VERSION,
   reportSchema,
 } from './report.ts';
+import { formatMs } from './units.ts';
 
 export function machineInfo(loadAtStart: number): BenchReport['machine'] {
   const list = cpus();
@@ -46,6 +47,12 @@ export function targetNotes(mode: BenchMode, levels: readonly LevelResult[]): st
     if (l.manager.peakRssBytes !== null)
       notes.push(
         `concurrency ${l.concurrency}: ${l.peakRunning} jobs running at once with a peak manager RSS of ${(l.manager.peakRssBytes / MiB).toFixed(0)} MiB (target: under 300 MiB at 1,000)`,
+      );
+    const first = l.latencyMs.podStartedToFirstTrace;
+    const final = l.latencyMs.terminatedToFinal;
+    if (first && final)
+      notes.push(
+        `concurrency ${l.concurrency}: p99 pod started → first trace byte ${formatMs(first.p99)} (target: under 500 ms), p99 container terminated → final state ${formatMs(final.p99)} (target: under 1 s)`,
       );
   }
   if (levels.length > 0 && !levels.some((l) => l.peakRunning >= 1000))
