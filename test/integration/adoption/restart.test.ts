@@ -86,7 +86,9 @@ describe('adoption after a restart', () => {
     const m1 = runManager(s);
     const pipeline = await runPipeline(s, 'interrupted');
     const jobId = pipeline.jobs[0]!.id;
-    await s.gitlab.waitForJob(jobId, (j) => /line 5 of the job/.test(s.gitlab.trace(j.id)), { timeoutMs: 60_000 });
+    await s.gitlab.waitForJob(jobId, (j) => /line 5 of the job/.test(s.gitlab.trace(j.id)), {
+      timeoutMs: 60_000,
+    });
     m1.child.kill('SIGKILL');
     await m1.exit;
     const sentBefore = s.gitlab.trace(jobId).length;
@@ -108,7 +110,9 @@ describe('adoption after a restart', () => {
     expect(await names(s, 'pods')).toEqual([]);
     // The Secrets go with their pod through the API server's (background) garbage collection.
     await expect
-      .poll(async () => (await names(s, 'secrets')).filter((n) => n.startsWith('runner-')), { timeout: 10_000 })
+      .poll(async () => (await names(s, 'secrets')).filter((n) => n.startsWith('runner-')), {
+        timeout: 10_000,
+      })
       .toEqual([]);
   });
 });
@@ -120,7 +124,9 @@ describe('adoption by a manager with another identity', () => {
     const m1 = runManager(s);
     const pipeline = await runPipeline(s, 'newpod');
     const jobId = pipeline.jobs[0]!.id;
-    await s.gitlab.waitForJob(jobId, (j) => /line 3 of the job/.test(s.gitlab.trace(j.id)), { timeoutMs: 60_000 });
+    await s.gitlab.waitForJob(jobId, (j) => /line 3 of the job/.test(s.gitlab.trace(j.id)), {
+      timeoutMs: 60_000,
+    });
     m1.child.kill('SIGKILL');
     await m1.exit;
 
