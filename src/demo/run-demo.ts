@@ -301,15 +301,18 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   await mkdir(dir, { recursive: true });
 
   const session = new Session(options, dir, print);
-  let signals = 0;
+  let firstSignalAt: number | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    signals++;
-    if (signals === 1) {
+    // Ctrl-C under `npm run` arrives twice at once (from the terminal, and forwarded by npm): a repeat
+    // within a second is the same request.
+    if (firstSignalAt === undefined) {
+      firstSignalAt = Date.now();
       print.line();
       print.line(style.yellow(`${signal}: stopping (a second ${signal} stops at once)`));
       session.interrupt.abort(new Error(signal));
       return;
     }
+    if (Date.now() - firstSignalAt < 1000) return;
     // The manager was started with a parent-death signal where setpriv exists; kill it here in any case.
     void session.manager?.stop('SIGKILL', 0);
     process.exit(DEMO_EXIT.INTERRUPTED);
