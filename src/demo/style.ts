@@ -28,10 +28,14 @@ export function createStyle(color: boolean): Style {
   };
 }
 
-/** Whether to colour: `--no-color`, NO_COLOR and a non-terminal stdout turn it off; FORCE_COLOR on. */
+/**
+ * Whether to colour: `--no-color`, NO_COLOR and a stdout that is not a terminal turn it off;
+ * FORCE_COLOR turns it on (FORCE_COLOR=0 or false off), as in most Node tools.
+ */
 export function wantColor(option: boolean, stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean {
   if (!option) return false;
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
-  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false') return true;
+  if (env.FORCE_COLOR === '0' || env.FORCE_COLOR === 'false') return false;
+  if (env.FORCE_COLOR !== undefined) return true;
   return stream.isTTY === true;
 }

@@ -91,6 +91,7 @@ describe('summary', () => {
     expect(wantColor(true, { isTTY: true }, { NO_COLOR: '1' })).toBe(false);
     expect(wantColor(true, { isTTY: false }, { FORCE_COLOR: '1' })).toBe(true);
     expect(wantColor(false, { isTTY: false }, { FORCE_COLOR: '1' })).toBe(false);
-    expect(wantColor(true, { isTTY: true }, { FORCE_COLOR: '0' })).toBe(true);
+    expect(wantColor(true, { isTTY: true }, { FORCE_COLOR: '0' })).toBe(false);
+    expect(wantColor(true, { isTTY: false }, { FORCE_COLOR: '' })).toBe(true);
   });
 });
