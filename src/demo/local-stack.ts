@@ -15,6 +15,8 @@ export interface LocalStackOptions {
   kubelet?: Record<string, unknown>;
   /** Extra lines for the `[[runners]]` entry (TOML, may open sub-tables at the end). */
   runnerToml?: string;
+  /** `[runners.kubernetes] poll_timeout`: how long a pod may wait to be scheduled (default 60). */
+  pollTimeoutSeconds?: number;
   /** Extra lines for `[runners.kubernetes]` (may open its sub-tables at the end). */
   kubernetesToml?: string;
   /** Top-level config.toml lines (`concurrent`, `check_interval`, …). */
@@ -65,7 +67,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     '  [runners.kubernetes]',
     `    host = "${kube.url}"`,
     '    namespace = "default"',
-    '    poll_timeout = 60',
+    `    poll_timeout = ${options.pollTimeoutSeconds ?? 60}`,
     options.kubernetesToml ?? '',
     '',
   ].join('\n');

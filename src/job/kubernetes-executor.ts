@@ -61,6 +61,8 @@ export class KubernetesExecutor implements JobHandler {
   readonly #clusters = new Map<string, ClusterEntry>();
   readonly #runners = new Map<string, RunnerState>();
   readonly #runs = new Map<number, { run: JobRun; runnerToken: string; projectId: number; slot: number }>();
+  /** Runners (short tokens) whose pods the cluster could not place lately. */
+  readonly #congested = new Set<string>();
   #adoptable: ((job: AdoptedJob) => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -142,6 +144,36 @@ export class KubernetesExecutor implements JobHandler {
     }
     this.#startHousekeeping(log);
     return adopted;
+  }
+
+  /**
+   * Back-pressure for the feeder: while a pod of this runner waits unschedulable (the cluster has no
+   * room or no matching node), asking GitLab for more jobs would only queue more pods behind it.
+   */
+  admits(context: RunnerContext, jobsHeld: number): boolean {
+    let placed = 0;
+    for (const entry of this.#clusters.values()) {
+      for (const [key, w] of entry.watches) {
+        if (!key.endsWith(`\n${context.shortToken}`)) continue;
+        for (const pod of w.watch.pods()) {
+          if (pod.metadata?.deletionTimestamp || pod.metadata?.labels?.[MANAGER_LABEL] !== context.systemId)
+            continue;
+          if (unschedulable(pod)) {
+            this.#congested.add(context.shortToken);
+            return false;
+          }
+          if (scheduled(pod)) placed++;
+        }
+      }
+    }
+    if (!this.#congested.has(context.shortToken)) return true;
+    // The cluster was full lately: take a job only when every job held has a node, so at most one
+    // waits to be placed; the first pod that gets a node ends the careful mode.
+    if (placed >= jobsHeld) {
+      if (placed > 0) this.#congested.delete(context.shortToken);
+      return true;
+    }
+    return false;
   }
 
   /** Jobs taken over later from a manager that died (`replicas: 2`). */
@@ -411,6 +443,16 @@ export class KubernetesExecutor implements JobHandler {
     for (const r of this.#runs.values()) if (r.runnerToken === runnerToken && r.projectId === projectId) n++;
     return n;
   }
+}
+
+function scheduled(pod: PodObject): boolean {
+  return pod.status?.conditions?.some((x) => x.type === 'PodScheduled' && x.status === 'True') ?? false;
+}
+
+function unschedulable(pod: PodObject): boolean {
+  if (pod.metadata?.deletionTimestamp) return false;
+  const c = pod.status?.conditions?.find((x) => x.type === 'PodScheduled');
+  return c?.status === 'False' && c.reason === 'Unschedulable';
 }
 
 function decode(b64: string | undefined): string | undefined {

@@ -70,6 +70,13 @@ export interface JobHandler {
    * manager gives each a slot like an adopted job. Registered once, after `adopt`.
    */
   onAdoptable?(listener: (job: AdoptedJob) => void): void;
+  /**
+   * Whether the executor can start another job of this runner now, given the jobs of this runner the
+   * manager holds (running, or being handed over, or being asked for). The feeder does not ask GitLab for a
+   * job while this is false (e.g. the cluster cannot schedule the runner's pods), so jobs stay queued in
+   * GitLab where another runner may take them, instead of waiting here for a scheduling timeout.
+   */
+  admits?(runner: RunnerContext, jobsHeld: number): boolean;
   /** Releases the executor's resources at exit. */
   close?(): Promise<void>;
 }

@@ -19,7 +19,14 @@ export async function loadExecutor(name: string, log: Logger): Promise<JobHandle
     }
     case 'kubernetes': {
       const { KubernetesExecutor } = await import('../job/kubernetes-executor.ts');
-      return new KubernetesExecutor({ log, version, revision: process.env.PODRUNNER_REVISION ?? 'dev' });
+      const lease = Number.parseInt(process.env.PODRUNNER_LEASE_SECONDS ?? '', 10);
+      return new KubernetesExecutor({
+        log,
+        version,
+        revision: process.env.PODRUNNER_REVISION ?? 'dev',
+        // How long a manager may go silent before another replica takes its jobs over.
+        ...(Number.isFinite(lease) && lease > 0 ? { leaseDurationSeconds: lease } : {}),
+      });
     }
     default:
       throw new ExecutorUnavailableError(

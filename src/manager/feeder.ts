@@ -25,6 +25,8 @@ export interface FeederDeps {
   onJob: (target: FeederTarget, job: { payload: unknown; raw: string }, slot: Slot, receivedAt: Date) => void;
   /** GitLab answered a job request with an HTTP status. */
   onAnswer: (result: JobRequestResult) => void;
+  /** The executor's back-pressure: false means do not ask for a job now (see JobHandler.admits). */
+  admits?: (context: RunnerContext) => boolean;
   log: Logger;
 }
 
@@ -83,6 +85,11 @@ export class Feeder {
       const paused = health.pausedForMs();
       if (paused > 0) {
         if (!(await this.wait(Math.min(paused, this.deps.checkIntervalMs()), signal))) return;
+        continue;
+      }
+      if (this.deps.admits && !this.deps.admits(this.target.context)) {
+        rlog.debug('the executor cannot start another job now (cluster full); not asking GitLab');
+        if (!(await this.wait(this.deps.checkIntervalMs(), signal))) return;
         continue;
       }
       let slot: Slot;

@@ -224,6 +224,12 @@ export class Manager extends EventEmitter<ManagerEvents> {
       capacity: this.capacity,
       checkIntervalMs: () => (this.config?.check_interval ?? 3) * 1000,
       onJob: (target, job, slot, receivedAt) => this.intake(target as RunnerEntry, job, slot, receivedAt),
+      ...(this.options.handler.admits
+        ? {
+            admits: (context: RunnerContext) =>
+              this.options.handler.admits?.(context, entry.pool.used) ?? true,
+          }
+        : {}),
       onAnswer: () => {
         if (this.reachedGitLab) return;
         this.reachedGitLab = true;

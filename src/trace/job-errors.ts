@@ -73,7 +73,9 @@ export const JOB_ERRORS = {
     failureReason: 'runner_system_failure',
     system: true,
     message: (d) =>
-      `prepare environment: waiting for pod running: timed out waiting for pod to start (last phase: ${d.phase ?? 'Pending'})`,
+      `prepare environment: waiting for pod running: timed out waiting for pod to start (last phase: ${
+        d.phase ?? 'Pending'
+      })${d.detail ? `: ${d.reason ?? 'Unschedulable'}: "${d.detail}"` : ''}`,
   },
   POD_CREATE_FAILED: {
     failureReason: 'runner_system_failure',
