@@ -7,6 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BenchReport, parseReport } from '../../../src/bench/report.ts';
 import { type CliRun, startCli } from '../../support/cli.ts';
 
+/** As README.md's "Benchmarking" gives it; run here with this checkout's podrunner in a scratch directory. */
+const readmeCommand =
+  'npx podrunner bench --executor-plugin fake --jobs 20 --concurrency 2,5 --job-duration 200ms --json fake.json --svg fake.svg';
+
 let dir: string;
 let run: CliRun;
 let code: number | null;
@@ -14,28 +18,9 @@ let report: BenchReport;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'podrunner-bench-test-'));
-  run = startCli(
-    [
-      'bench',
-      '--executor-plugin',
-      'fake',
-      '--jobs',
-      '20',
-      '--concurrency',
-      '2,5',
-      '--job-duration',
-      '200ms',
-      '--log-bytes',
-      '2KiB',
-      '--json',
-      join(dir, 'out', 'report.json'),
-      '--svg',
-      join(dir, 'out', 'chart.svg'),
-    ],
-    { TMPDIR: dir },
-  );
+  run = startCli(readmeCommand.replace(/^npx podrunner /, '').split(' '), { TMPDIR: dir }, dir);
   code = await run.exit;
-  report = parseReport(JSON.parse(await readFile(join(dir, 'out', 'report.json'), 'utf8')));
+  report = parseReport(JSON.parse(await readFile(join(dir, 'fake.json'), 'utf8')));
 }, 120_000);
 
 afterAll(async () => {
@@ -50,7 +35,7 @@ describe('podrunner bench --executor-plugin fake', () => {
       maxJobsPerLevel: 20,
       concurrency: [2, 5],
       jobDurationMs: 200,
-      logBytesPerJob: 2048,
+      logBytesPerJob: 65_536,
       executorPlugin: 'fake',
       kubeconfig: null,
     });
@@ -80,8 +65,8 @@ describe('podrunner bench --executor-plugin fake', () => {
       expect(l.requests.gitlab.byKind.request_job).toBeGreaterThanOrEqual(l.jobs);
       expect(l.requests.gitlab.byKind.update_job).toBeGreaterThanOrEqual(2 * l.jobs);
       expect(l.requests.gitlab.byKind.patch_trace).toBeGreaterThanOrEqual(l.jobs);
-      // the log volume asked for, plus the executor's own lines
-      expect(l.trace.bytesPerJob).toBeGreaterThan(2048);
+      // the log volume asked for (64 KiB by default), plus the executor's own lines
+      expect(l.trace.bytesPerJob).toBeGreaterThan(65_536);
     }
   });
 
@@ -103,8 +88,8 @@ describe('podrunner bench --executor-plugin fake', () => {
     const stderr = run.stderr.join('\n');
     expect(stderr).toContain('[1/2] concurrency 2: 20 jobs (2 warm-up)');
     expect(stderr).toMatch(/^concurrency 5: 20 jobs in/m);
-    expect(stderr).toContain(`report written to ${join(dir, 'out', 'report.json')}`);
-    const svg = await readFile(join(dir, 'out', 'chart.svg'), 'utf8');
+    expect(stderr).toContain(`report written to ${join(dir, 'fake.json')}`);
+    const svg = await readFile(join(dir, 'fake.svg'), 'utf8');
     expect(svg).toMatch(/^<\?xml[^>]*\?>\n<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     expect(svg).toContain('data-title="Throughput"');
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
@@ -113,6 +98,7 @@ describe('podrunner bench --executor-plugin fake', () => {
   it('leaves no work directory behind without --keep', async () => {
     const left = (await readdir(dir)).filter((n) => n.startsWith('podrunner-bench-'));
     expect(left).toEqual([]);
+    expect((await readdir(dir)).sort()).toEqual(['fake.json', 'fake.svg']);
   });
 });
 

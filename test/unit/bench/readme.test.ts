@@ -8,8 +8,11 @@ import { parseBenchOptions } from '../../../src/bench/options.ts';
 const readme = readFileSync('README.md', 'utf8');
 const start = readme.indexOf('\n## Benchmarking\n');
 const section = readme.slice(start, readme.indexOf('\n## ', start + 5));
-const commands = [...section.matchAll(/```sh\n([\s\S]*?)```/g)]
-  .flatMap((m) => (m[1] ?? '').split('\n'))
+// the ```sh blocks, and the commands given in the text as `npx podrunner bench …` (wrapped lines joined)
+const commands = [
+  ...[...section.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => (m[1] ?? '').split('\n')),
+  ...[...section.matchAll(/`(npx podrunner bench [^`]+)`/g)].map((m) => (m[1] ?? '').replace(/\s+/g, ' ')),
+]
   .map((l) => l.trim())
   .filter((l) => l.startsWith('npx podrunner bench'));
 
