@@ -3,6 +3,9 @@
 //   PODRUNNER_FAKE_RESULT       success (default) | failed
 //   PODRUNNER_FAKE_DURATION_MS  how long the "script" runs (default 100)
 //   PODRUNNER_FAKE_EXIT_CODE    exit code of a failed job (default 1)
+//   PODRUNNER_FAKE_LOG_BYTES    synthetic log output spread over the duration (default 0; `podrunner bench`)
+// The header lines are sent at once, as a real executor sends its first lines, then the trace every
+// flush interval.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { version } from '../version.ts';
 import { type AcceptedJob, abortMessage, type JobHandler, type JobOutcome } from './executor.ts';
@@ -27,6 +30,7 @@ export function fakeExecutor(options: FakeExecutorOptions = {}): JobHandler {
       const durationMs = Number(vars.get('PODRUNNER_FAKE_DURATION_MS') ?? 100);
       const wantFailure = vars.get('PODRUNNER_FAKE_RESULT') === 'failed';
       const exitCode = Number(vars.get('PODRUNNER_FAKE_EXIT_CODE') ?? 1);
+      const logBytes = Math.max(0, Number(vars.get('PODRUNNER_FAKE_LOG_BYTES') ?? 0) || 0);
       const report = new JobReport(
         {
           jobId: payload.id,
@@ -51,12 +55,19 @@ export function fakeExecutor(options: FakeExecutorOptions = {}): JobHandler {
       let outcome: JobOutcome;
       const started = Date.now();
       let interrupted: 'abort' | 'cancel' | 'gone' | undefined;
-      while (Date.now() - started < durationMs) {
+      if ((await report.flush()) === 'abort') interrupted = 'gone';
+      let logged = 0;
+      while (!interrupted && Date.now() - started < durationMs) {
         try {
           await sleep(Math.min(flushEvery, durationMs - (Date.now() - started)), undefined, { signal });
         } catch {
           interrupted = 'abort';
           break;
+        }
+        if (logBytes > logged) {
+          const due = Math.min(logBytes, Math.round((logBytes * (Date.now() - started)) / durationMs));
+          report.write(syntheticLog(logged, due - logged));
+          logged = due;
         }
         if ((await report.flush()) === 'abort') {
           interrupted = 'gone';
@@ -79,6 +90,7 @@ export function fakeExecutor(options: FakeExecutorOptions = {}): JobHandler {
         report.write(`\x1b[31;1mERROR: Job failed: exit code ${exitCode}\x1b[0;m\n`);
         outcome = await report.finish({ state: 'failed', failureReason: 'script_failure', exitCode });
       } else {
+        if (logBytes > logged) report.write(syntheticLog(logged, logBytes - logged));
         report.write('\x1b[32;1mJob succeeded\x1b[0;m\n');
         outcome = await report.finish({ state: 'success' });
       }
@@ -86,4 +98,13 @@ export function fakeExecutor(options: FakeExecutorOptions = {}): JobHandler {
       return outcome;
     },
   };
+}
+
+const logLine = 'fake build output: compiling module, running checks, writing results ........\n';
+
+/** `count` bytes of log lines, continuing at byte `from` of an endless repetition of one line. */
+export function syntheticLog(from: number, count: number): string {
+  if (count <= 0) return '';
+  const start = from % logLine.length;
+  return logLine.repeat(Math.ceil((start + count) / logLine.length) + 1).slice(start, start + count);
 }

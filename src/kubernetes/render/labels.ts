@@ -15,6 +15,12 @@ export function sanitizeLabel(value: string): string {
 
 const runnerNamespace = /(^|.*\.)runner\.gitlab\.com(\/.*|$)/i;
 const podrunnerNamespace = /(^|.*\.)podrunner\.dev(\/.*|$)/i;
+/**
+ * The embedded Kubernetes' per-pod knobs (src/sim/kube/README.md, "Annotations"): they mean nothing to
+ * podrunner, and `pod_annotations` is how `podrunner bench` and tests tell virtual containers how long to
+ * run and what to print, so they are let through.
+ */
+const simulatorAnnotation = /^sim\.podrunner\.dev\//;
 
 /** Keys users may not set: upstream's and podrunner's. */
 export function isProtectedKey(key: string): boolean {
@@ -131,7 +137,7 @@ export function buildAnnotations(input: AnnotationInput): Record<string, string>
   };
   // Like upstream, configured annotations may replace the job.runner.gitlab.com ones; podrunner's own stay.
   for (const [key, value] of Object.entries(input.podAnnotations)) {
-    if (podrunnerNamespace.test(key)) {
+    if (podrunnerNamespace.test(key) && !simulatorAnnotation.test(key)) {
       input.log.push(
         `Not setting pod annotation "${key}": annotations in podrunner.dev cannot be overwritten`,
       );

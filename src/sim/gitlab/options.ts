@@ -98,6 +98,8 @@ export const tunablesSchema = z.object({
   /** GitLab's migrations backoff: every runner endpoint answers 429 + `Retry-After: 60`. */
   migrationsRunning: z.boolean().default(false),
   faults: z.array(faultRuleSchema).default([]),
+  /** Every request waits this long before it is handled: a GitLab far away (`podrunner bench --gitlab-latency`). */
+  responseDelayMs: z.number().min(0).default(0),
 });
 export type Tunables = z.infer<typeof tunablesSchema>;
 export type TunablesInput = z.input<typeof tunablesSchema>;

@@ -363,6 +363,8 @@ export async function startSimGitlab(options: StartSimGitlabOptions = {}): Promi
     const method = req.method ?? 'GET';
     const path = url.pathname;
     const endpoint = classifyEndpoint(method, path);
+    const delay = store.tunables.responseDelayMs;
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     if (store.tunables.migrationsRunning && isRunnerEndpoint(endpoint)) {
       req.resume();
       sendJson(
