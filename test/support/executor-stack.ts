@@ -8,7 +8,7 @@ import { KubernetesExecutor } from '../../src/job/kubernetes-executor.ts';
 import type { JobOutcome } from '../../src/manager/executor.ts';
 import { Manager } from '../../src/manager/manager.ts';
 import { ManagerMetrics } from '../../src/metrics/registry.ts';
-import type { PipelineView } from '../../src/sim/gitlab/server.ts';
+import type { PipelineView, SimGitlab } from '../../src/sim/gitlab/server.ts';
 import type { PodObject } from '../../src/sim/kube/kubelet-store.ts';
 
 export interface ExecutorStack extends LocalStack {
@@ -21,13 +21,13 @@ export interface ExecutorStack extends LocalStack {
   pipeline(
     ciYaml: string,
     files?: Record<string, string>,
-    options?: { variables?: { key: string; value: string }[]; timeoutMs?: number; name?: string },
+    options?: PipelineOptions,
   ): Promise<PipelineResult>;
   /** Starts a pipeline and returns at once: its first job's id, and a promise of its end. */
   startPipeline(
     ciYaml: string,
     files?: Record<string, string>,
-    options?: { variables?: { key: string; value: string }[]; timeoutMs?: number; name?: string },
+    options?: PipelineOptions,
   ): Promise<StartedPipeline>;
   /** Watches the job (as its page in a browser does) until `text` is in its trace in GitLab (bounded). */
   traceContains(jobId: number, text: string, timeoutMs?: number): Promise<void>;
@@ -45,6 +45,17 @@ export interface JobPodView {
   /** `metadata.deletionGracePeriodSeconds` when the pod was first marked for deletion. */
   deletionGraceSeconds: number | undefined;
   deleted: boolean;
+}
+
+export interface PipelineOptions {
+  /** Pipeline variables (as `POST /projects/:id/pipeline` takes them). */
+  variables?: { key: string; value: string }[];
+  /** CI/CD variables set on the project first (a new project), e.g. masked ones. */
+  projectVariables?: Parameters<SimGitlab['setVariable']>[1][];
+  /** Run in this existing project (its files are replaced by these) instead of a new one. */
+  projectId?: number;
+  timeoutMs?: number;
+  name?: string;
 }
 
 export interface StartedPipeline {
@@ -148,14 +159,16 @@ export async function startExecutorStack(
   });
   let projects = 0;
   const startPipeline: ExecutorStack['startPipeline'] = async (ciYaml, files = {}, o = {}) => {
-    const project = await stack.gitlab.createProject({ name: o.name ?? `p${++projects}` });
-    await stack.gitlab.commitFiles(project.id, { '.gitlab-ci.yml': ciYaml, ...files });
-    const created = await stack.gitlab.createPipeline(project.id, undefined, o.variables);
+    const projectId =
+      o.projectId ?? (await stack.gitlab.createProject({ name: o.name ?? `p${++projects}` })).id;
+    for (const v of o.projectVariables ?? []) stack.gitlab.setVariable(projectId, v);
+    await stack.gitlab.commitFiles(projectId, { '.gitlab-ci.yml': ciYaml, ...files });
+    const created = await stack.gitlab.createPipeline(projectId, undefined, o.variables);
     const done = stack.gitlab
       .waitForPipeline(created.id, { timeoutMs: o.timeoutMs ?? 90_000 })
       .then((view) => pipelineResult(stack, view));
     done.catch(() => undefined);
-    return { id: created.id, projectId: project.id, jobIds: created.jobs.map((j) => j.id), done };
+    return { id: created.id, projectId, jobIds: created.jobs.map((j) => j.id), done };
   };
   return {
     ...stack,
