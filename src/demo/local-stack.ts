@@ -20,6 +20,8 @@ export interface LocalStackOptions {
   runnerToml?: string;
   /** Extra lines for `[runners.kubernetes]` (may open its sub-tables at the end). */
   kubernetesToml?: string;
+  /** `[runners.kubernetes] poll_timeout` in seconds: how long a pod may stay unscheduled (default 60). */
+  pollTimeoutSeconds?: number;
   /** Top-level config.toml lines (`concurrent`, `check_interval`, …). */
   globalToml?: string;
   /** Runner tags (the runner also takes untagged jobs). */
@@ -71,7 +73,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     '  [runners.kubernetes]',
     `    host = "${kube.url}"`,
     '    namespace = "default"',
-    '    poll_timeout = 60',
+    `    poll_timeout = ${options.pollTimeoutSeconds ?? 60}`,
     options.kubernetesToml ?? '',
     '',
   ].join('\n');
