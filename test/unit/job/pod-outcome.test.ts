@@ -75,6 +75,14 @@ describe('podProblem', () => {
     expect(failure?.message).toContain('pod "ci/runner-x" was deleted');
   });
 
+  it('keeps the result of a pod that had finished before someone deleted it', () => {
+    const done = pod(
+      { phase: 'Succeeded', initContainerStatuses: [helperOk] },
+      { deletionTimestamp: '2026-01-01T00:00:00Z' },
+    );
+    expect(podProblem(done, options)).toBeUndefined();
+  });
+
   it('says a pod evicted through the API is disrupted, not merely deleted', () => {
     const failure = podProblem(
       pod(
