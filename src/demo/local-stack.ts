@@ -6,11 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type SimGitlab, type StartSimGitlabOptions, startSimGitlab } from '../sim/gitlab/server.ts';
 import { type SimKube, type StartSimKubeOptions, startSimKube } from '../sim/kube/cluster.ts';
+import type { ProcessRuntimeOptions } from '../sim/kube/process/process-runtime.ts';
 
 export interface LocalStackOptions {
   mode: 'process' | 'virtual';
   gitlab?: StartSimGitlabOptions;
   kube?: Omit<StartSimKubeOptions, 'runtime' | 'kubelet' | 'kubeconfigPath'>;
+  /** Options of the process-mode container runtime (image table, host ports, …). */
+  processRuntime?: ProcessRuntimeOptions;
   /** Options of the kubelet (timing, capacity, faults). */
   kubelet?: Record<string, unknown>;
   /** Extra lines for the `[[runners]]` entry (TOML, may open sub-tables at the end). */
@@ -46,7 +49,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const { startKubelet } = await import('../sim/kube/kubelet/kubelet.ts');
   const runtime =
     options.mode === 'process'
-      ? async () => (await import('../sim/kube/process/process-runtime.ts')).createProcessRuntime({})
+      ? async () =>
+          (await import('../sim/kube/process/process-runtime.ts')).createProcessRuntime(
+            options.processRuntime ?? {},
+          )
       : async () => (await import('../sim/kube/virtual/virtual-runtime.ts')).createVirtualRuntime();
   const kube = await startSimKube({
     ...options.kube,

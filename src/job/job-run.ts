@@ -140,6 +140,11 @@ export class JobRun {
         const created = await this.#create(objects);
         if (created) this.#halt({ kind: 'failure', failure: created });
       }
+      // An adopted pod already being deleted was being canceled by the manager that died: that
+      // delete is this runner's own, so after_script and the failure uploads may finish.
+      if (!objects && this.#deps.watch.get(this.#spec.podName)?.metadata?.deletionTimestamp) {
+        this.#deleteRequested = true;
+      }
       if (!this.#stop) await this.#follow();
       return await this.#finish();
     } finally {

@@ -73,6 +73,15 @@ export function podProblem(pod: PodObject, o: ProblemOptions): JobFailure | unde
       }", message "${disruption?.message ?? pod.status?.message ?? ''}"`,
     });
   }
+  // Only this runner's own deletes are expected (the caller stops checking once it asked for one):
+  // anything else is someone deleting the job's pod under it (kubectl delete, a controller). A pod
+  // that had already finished keeps its result.
+  const finished = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+  if (pod.metadata?.deletionTimestamp && !finished) {
+    return jobFailure('POD_LOST', {
+      detail: `pod "${pod.metadata.namespace}/${pod.metadata.name}" was deleted`,
+    });
+  }
   if (pod.status?.reason === 'DeadlineExceeded') {
     return jobFailure('POD_LOST', {
       detail: `pod "${pod.metadata?.namespace}/${pod.metadata?.name}" exceeded its active deadline: ${

@@ -86,16 +86,35 @@ _pr_kill_tree() {
 # Only the main flow starts background processes; trap handlers never do, so $! is always ours.
 _pr_start_timer() {
   (sleep "$1" && kill "-$2" "$_pr_main_pid") </dev/null >/dev/null 2>&1 9>&- &
+  # Timers are not waited for (see _pr_stop_timer): bash would report a killed one on stderr.
+  [ -z "${BASH_VERSION:-}" ] || disown "$!"
 }
 
 # Stops timer $1 for good: frozen first (so it cannot fork), then killed with its sleep. Signals
 # that a shell can trap may be lost in a subshell that has not set its own traps yet; these cannot.
+# It is not waited for (the shell reaps it): a timer that fired ends just as its signal interrupts
+# our `wait`, and bash 5 can lose the status of a child that ends then; a `wait` for it would
+# block until some other child changes state (the grace timer, or the job timeout).
 _pr_stop_timer() {
   [ -n "$1" ] || return 0
   kill -STOP "$1" 2>/dev/null
   _pr_tree=$(_pr_descendants "$1")
   kill -KILL "$1" $_pr_tree 2>/dev/null
+}
+
+# The status of step $1, which has ended (kill -0 fails), into _pr_rc when the shell still has it.
+# A step that ends while a trapped signal interrupts `wait` (a cancel, a timer, the grace kill)
+# may have lost its status in bash 5 (see _pr_stop_timer): so this wait runs under a short timer,
+# and a lost status leaves _pr_rc as the interrupted wait set it (128 + the signal).
+_pr_reap() {
+  _pr_start_timer 1 ALRM
+  _pr_reap_timer=$!
+  _pr_woke=0
   wait "$1" 2>/dev/null
+  _pr_again=$?
+  [ "$_pr_woke" = 1 ] && _pr_again=
+  _pr_stop_timer "$_pr_reap_timer"
+  case $_pr_again in '' | 127 | -*) ;; *) _pr_rc=$_pr_again ;; esac
 }
 
 # Stop the running step: SIGTERM to its processes now; _pr_run then arms the grace timer after
@@ -170,9 +189,10 @@ _pr_run() {
     # A trapped signal interrupts wait: wait again while the step is still there. If it ended
     # meanwhile, its status may still be waiting for us (127: this wait already returned it).
     if kill -0 "$_pr_child" 2>/dev/null; then continue; fi
-    wait "$_pr_child" 2>/dev/null
-    _pr_again=$?
-    case $_pr_again in 127 | -* | '') ;; *) _pr_rc=$_pr_again ;; esac
+    # (Nothing is left to kill: the grace handler must not signal a reused pid.)
+    _pr_ended=$_pr_child
+    _pr_child=
+    _pr_reap "$_pr_ended"
     break
   done
   _pr_child=

@@ -72,10 +72,11 @@ export const JOB_ERRORS = {
   POD_START_TIMEOUT: {
     failureReason: 'runner_system_failure',
     system: true,
+    // The scheduler's reason (PodScheduled's message) says why, e.g. `0/1 nodes are available: …`.
     message: (d) =>
-      `prepare environment: waiting for pod running: timed out waiting for pod to start (last phase: ${
-        d.phase ?? 'Pending'
-      })${d.detail ? `: ${d.reason ?? 'Unschedulable'}: "${d.detail}"` : ''}`,
+      `prepare environment: waiting for pod running: timed out waiting for pod to start (last phase: ${d.phase ?? 'Pending'})${
+        d.detail ? `: ${d.detail}` : ''
+      }`,
   },
   POD_CREATE_FAILED: {
     failureReason: 'runner_system_failure',

@@ -8,6 +8,8 @@ import { KubernetesExecutor } from '../../src/job/kubernetes-executor.ts';
 import type { JobOutcome } from '../../src/manager/executor.ts';
 import { Manager } from '../../src/manager/manager.ts';
 import { ManagerMetrics } from '../../src/metrics/registry.ts';
+import type { PipelineView, SimGitlab } from '../../src/sim/gitlab/server.ts';
+import type { PodObject } from '../../src/sim/kube/kubelet-store.ts';
 
 export interface ExecutorStack extends LocalStack {
   manager: Manager;
@@ -19,20 +21,82 @@ export interface ExecutorStack extends LocalStack {
   pipeline(
     ciYaml: string,
     files?: Record<string, string>,
-    options?: { variables?: { key: string; value: string }[]; timeoutMs?: number; name?: string },
+    options?: PipelineOptions,
   ): Promise<PipelineResult>;
+  /** Starts a pipeline and returns at once: its first job's id, and a promise of its end. */
+  startPipeline(
+    ciYaml: string,
+    files?: Record<string, string>,
+    options?: PipelineOptions,
+  ): Promise<StartedPipeline>;
+  /** Watches the job (as its page in a browser does) until `text` is in its trace in GitLab (bounded). */
+  traceContains(jobId: number, text: string, timeoutMs?: number): Promise<void>;
+  /** What the API server showed of a job's pod (found by its `job.runner.gitlab.com/id` annotation). */
+  podOf(jobId: number): JobPodView;
+  /** Resolves once the job's pod object is gone from the API server (bounded). */
+  podGone(jobId: number, timeoutMs?: number): Promise<JobPodView>;
   stopManager(): Promise<void>;
+}
+
+export interface JobPodView {
+  name: string | undefined;
+  /** The last version seen (the pod as it was deleted, when it is gone). */
+  last: PodObject | undefined;
+  /** `metadata.deletionGracePeriodSeconds` when the pod was first marked for deletion. */
+  deletionGraceSeconds: number | undefined;
+  deleted: boolean;
+}
+
+export interface PipelineOptions {
+  /** Pipeline variables (as `POST /projects/:id/pipeline` takes them). */
+  variables?: { key: string; value: string }[];
+  /** CI/CD variables set on the project first (a new project), e.g. masked ones. */
+  projectVariables?: Parameters<SimGitlab['setVariable']>[1][];
+  /** Run in this existing project (its files are replaced by these) instead of a new one. */
+  projectId?: number;
+  timeoutMs?: number;
+  name?: string;
+}
+
+export interface StartedPipeline {
+  id: number;
+  projectId: number;
+  jobIds: number[];
+  done: Promise<PipelineResult>;
+}
+
+export interface PipelineJob {
+  id: number;
+  name: string;
+  status: string;
+  failureReason?: string | null;
+  exitCode?: number | null;
+  trace: string;
 }
 
 export interface PipelineResult {
   status: string;
-  jobs: { id: number; name: string; status: string; failureReason?: string | null; trace: string }[];
-  job(name: string): {
-    id: number;
-    name: string;
-    status: string;
-    failureReason?: string | null;
-    trace: string;
+  jobs: PipelineJob[];
+  job(name: string): PipelineJob;
+}
+
+function pipelineResult(stack: LocalStack, done: PipelineView): PipelineResult {
+  const jobs = done.jobs.map((j) => ({
+    id: j.id,
+    name: j.name,
+    status: j.status,
+    failureReason: j.failureReason,
+    exitCode: j.exitCode,
+    trace: stack.gitlab.trace(j.id),
+  }));
+  return {
+    status: done.status,
+    jobs,
+    job(name) {
+      const j = jobs.find((x) => x.name === name);
+      if (!j) throw new Error(`no job ${name} in ${jobs.map((x) => x.name).join(', ')}`);
+      return j;
+    },
   };
 }
 
@@ -75,7 +139,37 @@ export async function startExecutorStack(
     await executor.close();
     await connections.destroy();
   };
+  const pods = new Map<number, JobPodView>();
+  const goneWaiters: (() => void)[] = [];
+  const stopWatchingPods = stack.kube.store.watchPods((type, pod) => {
+    const id = Number(pod.metadata?.annotations?.['job.runner.gitlab.com/id']);
+    if (!Number.isInteger(id)) return;
+    let view = pods.get(id);
+    if (!view) {
+      view = { name: pod.metadata?.name, last: undefined, deletionGraceSeconds: undefined, deleted: false };
+      pods.set(id, view);
+    }
+    view.last = pod;
+    if (pod.metadata?.deletionTimestamp && view.deletionGraceSeconds === undefined)
+      view.deletionGraceSeconds = pod.metadata.deletionGracePeriodSeconds ?? undefined;
+    if (type === 'DELETED') {
+      view.deleted = true;
+      for (const wake of goneWaiters.splice(0)) wake();
+    }
+  });
   let projects = 0;
+  const startPipeline: ExecutorStack['startPipeline'] = async (ciYaml, files = {}, o = {}) => {
+    const projectId =
+      o.projectId ?? (await stack.gitlab.createProject({ name: o.name ?? `p${++projects}` })).id;
+    for (const v of o.projectVariables ?? []) stack.gitlab.setVariable(projectId, v);
+    await stack.gitlab.commitFiles(projectId, { '.gitlab-ci.yml': ciYaml, ...files });
+    const created = await stack.gitlab.createPipeline(projectId, undefined, o.variables);
+    const done = stack.gitlab
+      .waitForPipeline(created.id, { timeoutMs: o.timeoutMs ?? 90_000 })
+      .then((view) => pipelineResult(stack, view));
+    done.catch(() => undefined);
+    return { id: created.id, projectId, jobIds: created.jobs.map((j) => j.id), done };
+  };
   return {
     ...stack,
     manager,
@@ -85,28 +179,42 @@ export async function startExecutorStack(
     finished,
     stopManager,
     async pipeline(ciYaml, files = {}, o = {}) {
-      const project = await stack.gitlab.createProject({ name: o.name ?? `p${++projects}` });
-      await stack.gitlab.commitFiles(project.id, { '.gitlab-ci.yml': ciYaml, ...files });
-      const created = await stack.gitlab.createPipeline(project.id, undefined, o.variables);
-      const done = await stack.gitlab.waitForPipeline(created.id, { timeoutMs: o.timeoutMs ?? 90_000 });
-      const jobs = done.jobs.map((j) => ({
-        id: j.id,
-        name: j.name,
-        status: j.status,
-        failureReason: j.failureReason,
-        trace: stack.gitlab.trace(j.id),
-      }));
-      return {
-        status: done.status,
-        jobs,
-        job(name) {
-          const j = jobs.find((x) => x.name === name);
-          if (!j) throw new Error(`no job ${name} in ${jobs.map((x) => x.name).join(', ')}`);
-          return j;
-        },
-      };
+      return (await startPipeline(ciYaml, files, o)).done;
+    },
+    startPipeline,
+    async traceContains(jobId, text, timeoutMs = 60_000) {
+      // Someone watching the job page: GitLab asks for a trace update every 3 s instead of 60 s.
+      stack.gitlab.watchJob(jobId);
+      await stack.gitlab.waitForJob(jobId, () => stack.gitlab.trace(jobId).includes(text), { timeoutMs });
+    },
+    podOf(jobId) {
+      return (
+        pods.get(jobId) ?? {
+          name: undefined,
+          last: undefined,
+          deletionGraceSeconds: undefined,
+          deleted: false,
+        }
+      );
+    },
+    podGone(jobId, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`the pod of job ${jobId} was not deleted within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+        const check = () => {
+          const view = pods.get(jobId);
+          if (view?.deleted) {
+            clearTimeout(timer);
+            resolve(view);
+          } else goneWaiters.push(check);
+        };
+        check();
+      });
     },
     async stop() {
+      stopWatchingPods();
       await stopManager();
       await stack.stop();
     },

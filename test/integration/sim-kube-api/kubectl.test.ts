@@ -422,4 +422,24 @@ describe('kubectl against the embedded API server', () => {
     const missing = await cluster.kubectl(['-n', 'nope', 'create', 'configmap', 'cfg']);
     expect(missing.stderr).toContain('namespaces "nope" not found');
   });
+
+  it('reports every request it serves to onRequest listeners (request accounting)', async () => {
+    const seen: string[] = [];
+    const stop = cluster.sim.api.onRequest((r) =>
+      seen.push(
+        r.verb
+          ? `${r.verb} ${r.resource}${r.subresource ? `/${r.subresource}` : ''} ${r.name ?? ''}`.trim()
+          : `${r.method} ${r.path}`,
+      ),
+    );
+    try {
+      expect((await cluster.kubectl(['-n', 'ci', 'get', 'configmap', 'cfg', '-o', 'name'])).code).toBe(0);
+    } finally {
+      stop();
+    }
+    expect(seen).toContain('get configmaps cfg');
+    const after = seen.length;
+    await cluster.kubectl(['get', 'ns']);
+    expect(seen.length).toBe(after);
+  });
 });

@@ -288,6 +288,40 @@ export function buildScriptSuite(shell: Shell): void {
       expect(r.buildExit).toBe(`${r.exitCode}\n`);
     });
 
+    // A step that ends as a trapped signal interrupts the shell's `wait` (a timer firing, a cancel
+    // that reaches every process) must not leave the script waiting out the kill grace: bash 5
+    // loses such a child's status, and a plain `wait` for it blocks until another child changes.
+    it('ends a timed-out step without waiting out the kill grace', async () => {
+      for (let i = 0; i < 3; i++) {
+        const r = await runJob(shell, {
+          jobTimeoutSeconds: 1,
+          killGraceSeconds: 15,
+          script: ['sleep 30'],
+          afterScript: ['echo after ran'],
+        });
+        expect(r.termination?.timed_out).toBe(true);
+        expect(plain(r.stdout)).toContain('after ran');
+        expect(r.elapsedMs).toBeLessThan(10_000);
+      }
+    });
+
+    it('runs after_script at once when SIGTERM reaches every process of the container', async () => {
+      for (let i = 0; i < 3; i++) {
+        const r = await runJob(
+          shell,
+          {
+            killGraceSeconds: 15,
+            script: ['echo begin', 'sleep 30', 'echo never'],
+            afterScript: ['echo "after: $CI_JOB_STATUS"'],
+          },
+          { cancelWhen: 'begin\n', cancelAll: true },
+        );
+        expect(r.termination).toEqual({ exit_code: r.exitCode, timed_out: false, canceled: true });
+        expect(plain(r.stdout)).toContain('after: canceled\n');
+        expect(r.elapsedMs).toBeLessThan(10_000);
+      }
+    });
+
     it('does not lose a SIGTERM that arrives while the user step is being started', async () => {
       const r = await runJob(
         shell,

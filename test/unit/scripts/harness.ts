@@ -100,6 +100,8 @@ export interface RunResult {
 export interface RunOptions {
   /** SIGTERM the shell (as the kubelet does on pod deletion) once stdout contains this. */
   cancelWhen?: string;
+  /** With `cancelWhen`: SIGTERM every process of the job at once, as the process-mode kubelet's init does. */
+  cancelAll?: boolean;
   env?: Record<string, string>;
   /** Called with the child's pid once it is running. */
   onSpawn?: (pid: number) => void;
@@ -127,7 +129,8 @@ export function run(pod: Pod, argv: string[], options: RunOptions = {}): Promise
       stdout += d.toString('utf8');
       if (options.cancelWhen && !canceled && stdout.includes(options.cancelWhen)) {
         canceled = true;
-        child.kill('SIGTERM');
+        if (options.cancelAll && child.pid) process.kill(-child.pid, 'SIGTERM');
+        else child.kill('SIGTERM');
       }
     });
     child.stderr.on('data', (d: Buffer) => {

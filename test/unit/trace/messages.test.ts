@@ -93,6 +93,14 @@ describe('failure reasons and the job error catalogue', () => {
       'Job failed (system failure): prepare environment: waiting for pod running: timed out waiting for pod to start (last phase: Pending)',
     );
     expect(
+      jobFailure('POD_START_TIMEOUT', {
+        phase: 'Pending',
+        detail: '0/1 nodes are available: 1 Insufficient cpu.',
+      }).message,
+    ).toBe(
+      'Job failed (system failure): prepare environment: waiting for pod running: timed out waiting for pod to start (last phase: Pending): 0/1 nodes are available: 1 Insufficient cpu.',
+    );
+    expect(
       jobFailure('CONTAINER_KILLED', { container: 'build', exitCode: 137, reason: 'OOMKilled' }).message,
     ).toBe("Job failed (system failure): Error in container build: exit code: 137, reason: 'OOMKilled'");
     expect(formatGoDuration(300)).toBe('5m0s');

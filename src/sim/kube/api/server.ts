@@ -30,8 +30,23 @@ import {
   serviceUnavailable,
 } from './status.ts';
 
+/** One request as the API server received it (for request accounting in tests and benchmarks). */
+export interface ApiRequestRecord {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  /** For resource requests: the Kubernetes verb (`get`, `list`, `watch`, `create`, …). */
+  verb?: string;
+  resource?: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+}
+
 export interface ApiServerOptions extends HandlerContext {
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Called once per request, before it is served. */
+  onRequest?: (request: ApiRequestRecord) => void;
   /** Called for requests that failed with an unexpected error (a bug), with the error. */
   onInternalError?: (err: unknown) => void;
 }
@@ -75,6 +90,8 @@ async function handle(
   const encoding = { pretty };
   const method = req.method ?? 'GET';
 
+  const route = parseRoute(path);
+  if (route.kind !== 'resource') ctx.onRequest?.({ method, path, query });
   switch (path) {
     case '/version':
       sendJson(res, 200, version, encoding);
@@ -107,7 +124,6 @@ async function handle(
     return;
   }
 
-  const route = parseRoute(path);
   switch (route.kind) {
     case 'notFoundPlain':
       sendPlainNotFound(res);
@@ -123,6 +139,16 @@ async function handle(
     }
   }
   const verb = verbOf(method, route, query);
+  ctx.onRequest?.({
+    method,
+    path,
+    query,
+    ...(verb ? { verb } : {}),
+    resource: route.def.resource,
+    ...(route.subresource ? { subresource: route.subresource } : {}),
+    ...(route.namespace ? { namespace: route.namespace } : {}),
+    ...(route.name !== undefined ? { name: route.name } : {}),
+  });
   if (verb === undefined) throw methodNotAllowed();
   const resource = route.subresource ? `${route.def.resource}/${route.subresource}` : route.def.resource;
   let fault = ctx.faults.errorFor({ verb, resource, namespace: route.namespace });

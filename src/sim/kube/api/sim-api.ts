@@ -17,7 +17,7 @@ import { OpenStreams } from './http/streams.ts';
 import { createKubeletStore } from './kubelet-adapter.ts';
 import { LogStore } from './logs.ts';
 import { Registry } from './registry.ts';
-import { createApiServer } from './server.ts';
+import { type ApiRequestRecord, createApiServer } from './server.ts';
 import { type Clock, systemClock } from './time.ts';
 
 export interface SimKubeApiOptions {
@@ -57,6 +57,7 @@ export class SimKubeApi {
   /** Watches and followed logs in progress (ended cleanly by `endStreams`). */
   readonly streams = new OpenStreams();
   private readonly options: SimKubeApiOptions;
+  private readonly requestListeners = new Set<(request: ApiRequestRecord) => void>();
 
   constructor(options: SimKubeApiOptions = {}) {
     this.options = options;
@@ -94,9 +95,18 @@ export class SimKubeApi {
         maxBufferedBytes: 64 * 1024 * 1024,
       },
       streams: this.streams,
+      onRequest: (request) => {
+        for (const listener of this.requestListeners) listener(request);
+      },
       ...(tls ? { tls } : {}),
       ...(this.options.onInternalError ? { onInternalError: this.options.onInternalError } : {}),
     });
+  }
+
+  /** Every request the API server receives from now on (request accounting). Returns an unsubscribe. */
+  onRequest(listener: (request: ApiRequestRecord) => void): () => void {
+    this.requestListeners.add(listener);
+    return () => this.requestListeners.delete(listener);
   }
 
   private bookmarkIntervalMs(): number {
