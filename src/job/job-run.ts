@@ -37,6 +37,8 @@ export interface JobRunDeps {
   observer?: JobObserver;
   /** Test knob: the trace sender's first update interval. */
   traceUpdateIntervalMs?: number;
+  /** Test knob: the trace sender's prompt PATCHes (0: only at the update interval, as upstream). */
+  tracePromptDelayMs?: number;
 }
 
 export interface JobRunSpec {
@@ -78,6 +80,8 @@ export class JobRun {
   #lastPod: PodObject | undefined;
   #deleted = false;
   #deleteRequested = false;
+  /** Containers whose first output was sent promptly. */
+  readonly #newsSeen = new Set<'helper' | 'build'>();
 
   constructor(deps: JobRunDeps, spec: JobRunSpec) {
     this.#deps = deps;
@@ -98,6 +102,7 @@ export class JobRun {
       debugTrace: spec.record.debugTrace,
       supportedFailureReasons: spec.job.features.failure_reasons,
       ...(deps.traceUpdateIntervalMs ? { updateIntervalMs: deps.traceUpdateIntervalMs } : {}),
+      ...(deps.tracePromptDelayMs !== undefined ? { promptDelayMs: deps.tracePromptDelayMs } : {}),
     });
     this.#facts = {
       record: spec.record,
@@ -150,6 +155,7 @@ export class JobRun {
     } finally {
       signal.removeEventListener('abort', onShutdown);
       await this.#sender.stop();
+      this.#trace.dispose();
     }
   }
 
@@ -285,7 +291,7 @@ export class JobRun {
       this.#facts,
       helperStart ? parseTimestampMicros(helperStart) : this.#spec.record.acceptedAtMicros,
     );
-    await follow(HELPER, (r) => this.#write(r));
+    await follow(HELPER, (r) => this.#write(r, 'helper'));
     if (signal.aborted) return;
     const held: LogRecord[] = [];
     let buildDone = false;
@@ -295,14 +301,19 @@ export class JobRun {
           else held.push(r);
         })
       : Promise.resolve();
-    await follow(BUILD, (r) => this.#write(r));
+    await follow(BUILD, (r) => this.#write(r, 'build'));
     buildDone = true;
     for (const r of held.splice(0)) this.#write(r);
     await uploader;
   }
 
-  #write(record: LogRecord): void {
+  #write(record: LogRecord, news?: 'helper' | 'build'): void {
     this.#jobStream.write(record.data, parseTimestampMicros(record.timestamp));
+    if (!news || this.#newsSeen.has(news)) return;
+    // The first output of the sources step and of the script: show it at GitLab now rather than
+    // at the next update interval (a minute while nobody watches the job).
+    this.#newsSeen.add(news);
+    this.#sender.flushSoon();
   }
 
   #halt(stop: Stop): void {

@@ -32,6 +32,8 @@ export interface KubernetesExecutorOptions {
   leaseDurationSeconds?: number;
   /** Test knob for the trace sender's first update interval. */
   traceUpdateIntervalMs?: number;
+  /** Test knob for the trace sender's prompt PATCHes (0 turns them off). */
+  tracePromptDelayMs?: number;
 }
 
 interface Watched {
@@ -56,8 +58,10 @@ interface RunnerState {
 const DEFAULT_POLL_TIMEOUT_S = 180;
 
 export class KubernetesExecutor implements JobHandler {
-  readonly #o: Required<Omit<KubernetesExecutorOptions, 'clusterFor' | 'traceUpdateIntervalMs'>> &
-    Pick<KubernetesExecutorOptions, 'clusterFor' | 'traceUpdateIntervalMs'>;
+  readonly #o: Required<
+    Omit<KubernetesExecutorOptions, 'clusterFor' | 'traceUpdateIntervalMs' | 'tracePromptDelayMs'>
+  > &
+    Pick<KubernetesExecutorOptions, 'clusterFor' | 'traceUpdateIntervalMs' | 'tracePromptDelayMs'>;
   readonly #clusters = new Map<string, ClusterEntry>();
   readonly #runners = new Map<string, RunnerState>();
   readonly #runs = new Map<number, { run: JobRun; runnerToken: string; projectId: number; slot: number }>();
@@ -335,6 +339,7 @@ export class KubernetesExecutor implements JobHandler {
       log,
       ...(job ? { observer: job.observer } : {}),
       ...(this.#o.traceUpdateIntervalMs ? { traceUpdateIntervalMs: this.#o.traceUpdateIntervalMs } : {}),
+      ...(this.#o.tracePromptDelayMs !== undefined ? { tracePromptDelayMs: this.#o.tracePromptDelayMs } : {}),
     };
   }
 
@@ -353,6 +358,7 @@ export class KubernetesExecutor implements JobHandler {
       supportedFailureReasons: job.payload.features.failure_reasons,
     });
     const done = await sender.finish('failed', failure.failureReason, failure.exitCode);
+    trace.dispose();
     if (done.result === 'aborted') return { state: 'canceled' };
     if (done.result === 'failed') return { state: 'unreported', error: done.error };
     return {
