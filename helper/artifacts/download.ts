@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SafeWriter } from '../archive/safe-writer.ts';
 import { extractZip, verifyZip } from '../archive/zip.ts';
-import { type JobContext, sleep, stageBackoffMs } from '../context.ts';
+import { type JobContext, withStageAttempts } from '../context.ts';
 import { HelperError } from '../errors.ts';
 import type { HttpClient } from '../http/client.ts';
 import { downloadArtifacts } from './api.ts';
@@ -16,20 +16,9 @@ export function dependenciesWithArtifacts(ctx: JobContext) {
 }
 
 export async function downloadArtifactsWithRetries(ctx: JobContext, http: HttpClient): Promise<void> {
-  const attempts = ctx.build.artifactDownloadAttempts;
-  for (let attempt = 0; attempt < attempts; attempt++) {
-    try {
-      await ctx.trace.stage('download_artifacts', () => downloadAll(ctx, http));
-      return;
-    } catch (error) {
-      if (attempt === attempts - 1 || ctx.signal?.aborted) throw error;
-      if (ctx.build.featureFlags.FF_USE_EXPONENTIAL_BACKOFF_STAGE_RETRY) {
-        const wait = stageBackoffMs(attempt, ctx.helper.retry.stageMinMs, ctx.helper.retry.stageMaxMs);
-        ctx.trace.println(`Retrying in ${(wait / 1000).toFixed(1)}s`);
-        await sleep(wait, ctx.signal);
-      }
-    }
-  }
+  await withStageAttempts(ctx, ctx.build.artifactDownloadAttempts, () =>
+    ctx.trace.stage('download_artifacts', () => downloadAll(ctx, http)),
+  );
 }
 
 async function downloadAll(ctx: JobContext, http: HttpClient): Promise<void> {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { SafeWriter } from '../archive/safe-writer.ts';
 import { extractTarGz } from '../archive/targz.ts';
 import { extractZip, verifyZip } from '../archive/zip.ts';
-import { type JobContext, sleep, stageBackoffMs } from '../context.ts';
+import { type JobContext, withStageAttempts } from '../context.ts';
 import { errorMessage, HelperError } from '../errors.ts';
 import { relativeToProject } from '../files/match.ts';
 import { type CacheKey, policyAllows, resolveJobCaches } from './keys.ts';
@@ -19,20 +19,9 @@ export async function restoreCacheWithRetries(
 ): Promise<void> {
   const caches = resolveJobCaches(ctx.job, ctx.build.featureFlags.FF_HASH_CACHE_KEYS);
   if (caches.length === 0) return;
-  const attempts = ctx.build.restoreCacheAttempts;
-  for (let attempt = 0; attempt < attempts; attempt++) {
-    try {
-      await ctx.trace.stage('restore_cache', () => restoreCaches(ctx, backend));
-      return;
-    } catch (error) {
-      if (attempt === attempts - 1 || ctx.signal?.aborted) throw error;
-      if (ctx.build.featureFlags.FF_USE_EXPONENTIAL_BACKOFF_STAGE_RETRY) {
-        const wait = stageBackoffMs(attempt, ctx.helper.retry.stageMinMs, ctx.helper.retry.stageMaxMs);
-        ctx.trace.println(`Retrying in ${(wait / 1000).toFixed(1)}s`);
-        await sleep(wait, ctx.signal);
-      }
-    }
-  }
+  await withStageAttempts(ctx, ctx.build.restoreCacheAttempts, () =>
+    ctx.trace.stage('restore_cache', () => restoreCaches(ctx, backend)),
+  );
 }
 
 async function restoreCaches(ctx: JobContext, backend: CacheBackend | undefined): Promise<void> {

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { type JobContext, sleep, stageBackoffMs } from '../context.ts';
+import { type JobContext, withStageAttempts } from '../context.ts';
 import { errorMessage, HelperError, isHelperError } from '../errors.ts';
 import { cleanUrl } from '../output/mask.ts';
 import { GitAccess, remoteFromPayload } from './credentials.ts';
@@ -15,21 +15,10 @@ import { hookCommands, runHook } from './hooks.ts';
 const LOCK_FILES = ['index.lock', 'shallow.lock', 'HEAD.lock', 'hooks/post-checkout', 'config.lock'];
 
 export async function getSourcesWithRetries(ctx: JobContext): Promise<void> {
-  const attempts = ctx.build.getSourcesAttempts;
-  for (let attempt = 0; attempt < attempts; attempt++) {
+  await withStageAttempts(ctx, ctx.build.getSourcesAttempts, async (attempt) => {
     if (attempt === 1) await ctx.trace.stage('clear_worktree', () => clearWorktree(ctx));
-    try {
-      await ctx.trace.stage('get_sources', () => getSources(ctx));
-      return;
-    } catch (error) {
-      if (attempt === attempts - 1 || ctx.signal?.aborted) throw error;
-      if (ctx.build.featureFlags.FF_USE_EXPONENTIAL_BACKOFF_STAGE_RETRY) {
-        const wait = stageBackoffMs(attempt, ctx.helper.retry.stageMinMs, ctx.helper.retry.stageMaxMs);
-        ctx.trace.println(`Retrying in ${(wait / 1000).toFixed(1)}s`);
-        await sleep(wait, ctx.signal);
-      }
-    }
-  }
+    await ctx.trace.stage('get_sources', () => getSources(ctx));
+  });
 }
 
 export async function getSources(ctx: JobContext): Promise<void> {

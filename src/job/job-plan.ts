@@ -7,7 +7,7 @@ import type { CacheStorage } from '../../helper/contract.ts';
 import { resolveProjectDir } from '../../helper/contract.ts';
 import type { RunnerConfig } from '../config/schema/runner.ts';
 import { type JobPayload, jobTimeoutSeconds } from '../gitlab/payload.ts';
-import { isRenderError, type RenderedJob, renderJob } from '../kubernetes/render/index.ts';
+import { isRenderError, jobNeedsUploader, type RenderedJob, renderJob } from '../kubernetes/render/index.ts';
 import type { PodObject, SecretObject } from '../kubernetes/wire.ts';
 import { assembleVariables, expandVariables, maskedValues, renderBuildScript } from '../scripts/index.ts';
 import { resolveFeatureFlag } from '../trace/feature-flags.ts';
@@ -123,7 +123,7 @@ export function planJob(input: PlanInput): JobPlan | JobFailure {
   };
 
   const lookup = (name: string) => variables.findLast((v) => v.key === name)?.value ?? '';
-  const hasUploader = needsUploader(job, lookup);
+  const hasUploader = jobNeedsUploader(job, lookup);
   const rendered = renderJob({
     job,
     rawPayload: input.raw,
@@ -183,18 +183,6 @@ export function planJob(input: PlanInput): JobPlan | JobFailure {
     rendered,
     record,
   };
-}
-
-function needsUploader(job: JobPayload, lookup: (name: string) => string): boolean {
-  const artifacts = job.artifacts.some((a) => a.untracked || a.paths.length > 0);
-  const caches = job.cache.some((c) => {
-    const policy =
-      String(c.policy)
-        .replace(/\$\{?(\w+)\}?/g, (_, n: string) => lookup(n))
-        .trim() || 'pull-push';
-    return policy !== 'pull' && (c.untracked || c.paths.length > 0);
-  });
-  return artifacts || caches;
 }
 
 function cacheForJob(

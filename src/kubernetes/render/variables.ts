@@ -3,6 +3,8 @@
 // Lookups follow gitlab-runner: the last definition of a name wins, a file variable reads as the path
 // of its file, and `$NAME`/`${NAME}` expand like Go's os.Expand (one level, unknown names to "").
 
+import { expandValue as expandScriptValue } from '../../scripts/variables.ts';
+
 export interface RenderVariable {
   key: string;
   value: string;
@@ -17,56 +19,8 @@ export interface RenderVariable {
 
 export type Lookup = (name: string) => string;
 
-const SPECIAL = new Set([
-  '*',
-  '#',
-  '$',
-  '@',
-  '!',
-  '?',
-  '-',
-  '0',
-  '1',
-  '2',
-  '3',
-  '4',
-  '5',
-  '6',
-  '7',
-  '8',
-  '9',
-]);
-
-function shellName(s: string): [name: string, width: number] {
-  if (s[0] === '{') {
-    if (s.length > 2 && SPECIAL.has(s[1]!) && s[2] === '}') return [s[1]!, 3];
-    for (let i = 1; i < s.length; i++) {
-      if (s[i] === '}') return i === 1 ? ['', 2] : [s.slice(1, i), i + 1];
-    }
-    return ['', 1];
-  }
-  if (SPECIAL.has(s[0]!)) return [s[0]!, 1];
-  let i = 0;
-  while (i < s.length && /[A-Za-z0-9_]/.test(s[i]!)) i++;
-  return [s.slice(0, i), i];
-}
-
-/** Go's os.Expand: `$NAME` and `${NAME}` replaced through `lookup`; malformed `${` is dropped like Go does. */
-export function expandValue(value: string, lookup: Lookup): string {
-  if (!value.includes('$')) return value;
-  let out = '';
-  let i = 0;
-  for (let j = 0; j < value.length; j++) {
-    if (value[j] !== '$' || j + 1 >= value.length) continue;
-    out += value.slice(i, j);
-    const [name, width] = shellName(value.slice(j + 1));
-    if (name === '' && width === 0) out += '$';
-    else if (name !== '') out += lookup(name);
-    j += width;
-    i = j + 1;
-  }
-  return out + value.slice(i);
-}
+/** Go's os.Expand, shared with the build script generator so both expand alike. */
+export const expandValue: (value: string, lookup: Lookup) => string = expandScriptValue;
 
 /** The last definition of `key`, or undefined. */
 export function lastVariable(variables: readonly RenderVariable[], key: string): RenderVariable | undefined {

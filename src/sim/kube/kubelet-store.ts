@@ -3,16 +3,9 @@
 // ConfigMaps, writes pod status and events, and writes container logs, like a real kubelet through the
 // API. Objects are wire JSON: the client-node model types with every Date as an RFC 3339 string.
 import type { V1ConfigMap, V1Pod, V1PodStatus, V1Secret } from '@kubernetes/client-node';
+import type { Wire } from '../../kubernetes/wire.ts';
 
-/** A client-node model type as it travels on the wire (timestamps are strings). */
-export type Wire<T> = T extends Date
-  ? string
-  : T extends (infer U)[]
-    ? Wire<U>[]
-    : T extends object
-      ? { [K in keyof T]: Wire<T[K]> }
-      : T;
-
+export type { Wire };
 export type PodObject = Wire<V1Pod>;
 export type PodStatusObject = Wire<V1PodStatus>;
 export type SecretObject = Wire<V1Secret>;

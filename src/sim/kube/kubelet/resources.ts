@@ -25,9 +25,9 @@ const decimal: Record<string, number> = {
 };
 
 /** The value of a Kubernetes quantity, or undefined when it is not one. */
-export function parseQuantity(text: string | number | undefined): number | undefined {
-  if (text === undefined) return undefined;
+export function parseQuantity(text: unknown): number | undefined {
   if (typeof text === 'number') return Number.isFinite(text) ? text : undefined;
+  if (typeof text !== 'string') return undefined;
   const m = /^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei)|(n|u|m|k|M|G|T|P|E))?$/.exec(
     text.trim(),
   );

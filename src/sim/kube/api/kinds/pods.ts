@@ -1,8 +1,9 @@
 // Pods: the defaults the API server and its admission plugins fill in on create (pkg/apis/core/v1
 // defaults, ServiceAccount and DefaultTolerationSeconds admission), validation of the fields a pod
 // cannot do without, the update rules of pod specs, QoS class and the selectable fields.
+
+import { parseQuantity } from '../../kubelet/resources.ts';
 import { generateName, nameErrors } from '../names.ts';
-import { parseQuantity } from '../quantity.ts';
 import {
   duplicateField,
   type FieldError,
