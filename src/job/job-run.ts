@@ -73,6 +73,8 @@ export class JobRun {
   readonly #trace: JobTrace;
   readonly #sender: TraceSender;
   readonly #facts: PreludeFacts;
+  /** What is still to be created: dropped once sent, so a running job holds no rendered Secret. */
+  #objects: JobObjects | undefined;
   readonly #jobStream: TraceStream;
   /** Stops log following and waiting. */
   readonly #stopController = new AbortController();
@@ -83,9 +85,11 @@ export class JobRun {
   /** Containers whose first output was sent promptly. */
   readonly #newsSeen = new Set<'helper' | 'build'>();
 
-  constructor(deps: JobRunDeps, spec: JobRunSpec) {
+  /** `objects`: what to create for a new job; without them the pod must exist (adoption). */
+  constructor(deps: JobRunDeps, spec: JobRunSpec, objects?: JobObjects) {
     this.#deps = deps;
     this.#spec = spec;
+    this.#objects = objects;
     this.#trace = new JobTrace({
       timestamps: spec.record.timestamps,
       phrases: spec.record.maskPhrases,
@@ -122,11 +126,8 @@ export class JobRun {
     return this.#trace.buffer.size;
   }
 
-  /**
-   * Runs the job to its reported end. `objects` creates a new pod; without it the pod must exist
-   * (adoption). `signal` aborts the job on manager shutdown.
-   */
-  async run(objects: JobObjects | undefined, signal: AbortSignal): Promise<JobOutcome> {
+  /** Runs the job to its reported end. `signal` aborts the job on manager shutdown. */
+  async run(signal: AbortSignal): Promise<JobOutcome> {
     const { log } = this.#deps;
     this.#sender.on('cancel', () => {
       log.info({ job: this.#spec.job.id }, 'GitLab asked to cancel the job: stopping its pod gracefully');
@@ -141,13 +142,14 @@ export class JobRun {
     writePrelude(this.#trace, this.#facts);
     this.#sender.start();
     try {
-      if (objects) {
-        const created = await this.#create(objects);
+      const adopted = !this.#objects;
+      if (!adopted) {
+        const created = await this.#create();
         if (created) this.#halt({ kind: 'failure', failure: created });
       }
       // An adopted pod already being deleted was being canceled by the manager that died: that
       // delete is this runner's own, so after_script and the failure uploads may finish.
-      if (!objects && this.#deps.watch.get(this.#spec.podName)?.metadata?.deletionTimestamp) {
+      if (adopted && this.#deps.watch.get(this.#spec.podName)?.metadata?.deletionTimestamp) {
         this.#deleteRequested = true;
       }
       if (!this.#stop) await this.#follow();
@@ -159,7 +161,11 @@ export class JobRun {
     }
   }
 
-  async #create(objects: JobObjects): Promise<JobFailure | undefined> {
+  /** Creates the job's objects, then forgets them (this frame ends; `run`'s lives as long as the job). */
+  async #create(): Promise<JobFailure | undefined> {
+    const objects = this.#objects;
+    this.#objects = undefined;
+    if (!objects) return undefined;
     const { cluster } = this.#deps;
     const ns = this.#spec.namespace;
     try {

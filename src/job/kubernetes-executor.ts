@@ -8,15 +8,15 @@ import type { Logger } from 'pino';
 import type { RunnerConfig } from '../config/schema/runner.ts';
 import { jobTimeoutSeconds, parseJobPayload } from '../gitlab/payload.ts';
 import type { Cluster } from '../kubernetes/cluster.ts';
+import { loadClusterAccess } from '../kubernetes/cluster-access.ts';
 import { KubeCluster } from '../kubernetes/kube-cluster.ts';
-import { loadKubeConfig } from '../kubernetes/kube-config.ts';
 import { LogFollower } from '../kubernetes/log-follower.ts';
 import { MANAGER_LABEL, ManagerLease, RUNNER_LABEL } from '../kubernetes/manager-lease.ts';
 import { PodWatch } from '../kubernetes/pod-watch.ts';
 import { podSpecPatchPaths, suffixFromBytes } from '../kubernetes/render/index.ts';
 import type { PodObject } from '../kubernetes/wire.ts';
 import type { AcceptedJob, AdoptedJob, JobHandler, JobOutcome, RunnerContext } from '../manager/executor.ts';
-import type { jobFailure } from '../trace/job-errors.ts';
+import type { JobFailure } from '../trace/job-errors.ts';
 import { planJob } from './job-plan.ts';
 import { JOB_RECORD_KEY, jobRecordSchema } from './job-record.ts';
 import { JobRun, type JobRunDeps } from './job-run.ts';
@@ -92,6 +92,33 @@ export class KubernetesExecutor implements JobHandler {
       log.warn({ err }, 'could not read the Kubernetes version; assuming native sidecars');
     }
     const slot = this.#freeSlot();
+    const run = await this.#newRun(job, state, entry, nativeSidecars, slot);
+    if (!(run instanceof JobRun)) return this.#failBeforePod(job, run);
+    this.#runs.set(job.payload.id, {
+      run,
+      runnerToken: runner.token,
+      projectId: job.payload.job_info.project_id,
+      slot,
+    });
+    try {
+      return await run.run(signal);
+    } finally {
+      this.#runs.delete(job.payload.id);
+    }
+  }
+
+  /**
+   * Renders the job's objects and hands them to its JobRun, which drops them once they are
+   * created: no frame that lives as long as the job holds the rendered pod and Secret.
+   */
+  async #newRun(
+    job: AcceptedJob,
+    state: RunnerState,
+    entry: ClusterEntry,
+    nativeSidecars: boolean,
+    slot: number,
+  ): Promise<JobRun | JobFailure> {
+    const runner = job.runner.config;
     const plan = planJob({
       job: job.payload,
       raw: job.raw,
@@ -111,31 +138,24 @@ export class KubernetesExecutor implements JobHandler {
       ...tlsCa(runner),
       ...patchFiles(runner),
     });
-    if ('code' in plan) return this.#failBeforePod(job, plan);
+    if ('code' in plan) return plan;
     await state.leaseReady.catch(() => undefined);
     const watched = this.#watch(entry, plan.namespace, job.runner.shortToken);
     await watched.ready;
-    const run = new JobRun(this.#deps(entry, watched, log, job), {
-      job: job.payload,
-      coordinator: job.coordinator,
-      record: plan.record,
-      namespace: plan.namespace,
-      podName: plan.pod.metadata?.name ?? '',
-      jobTimeoutSeconds: jobTimeoutSeconds(job.payload),
-      schedulingTimeoutMs: (runner.kubernetes?.poll_timeout ?? DEFAULT_POLL_TIMEOUT_S) * 1000,
-      ...cleanupGrace(runner),
-    });
-    this.#runs.set(job.payload.id, {
-      run,
-      runnerToken: runner.token,
-      projectId: job.payload.job_info.project_id,
-      slot,
-    });
-    try {
-      return await run.run({ pod: plan.pod, secrets: plan.secrets }, signal);
-    } finally {
-      this.#runs.delete(job.payload.id);
-    }
+    return new JobRun(
+      this.#deps(entry, watched, job.log, job),
+      {
+        job: job.payload,
+        coordinator: job.coordinator,
+        record: plan.record,
+        namespace: plan.namespace,
+        podName: plan.pod.metadata?.name ?? '',
+        jobTimeoutSeconds: jobTimeoutSeconds(job.payload),
+        schedulingTimeoutMs: (runner.kubernetes?.poll_timeout ?? DEFAULT_POLL_TIMEOUT_S) * 1000,
+        ...cleanupGrace(runner),
+      },
+      { pod: plan.pod, secrets: plan.secrets },
+    );
   }
 
   /** Jobs of these runners whose pods exist: this manager's own, and those of managers that are gone. */
@@ -281,7 +301,7 @@ export class KubernetesExecutor implements JobHandler {
       projectId: job.job_info.project_id,
       resume: async (signal) => {
         try {
-          return await run.run(undefined, signal);
+          return await run.run(signal);
         } finally {
           this.#runs.delete(job.id);
         }
@@ -343,7 +363,7 @@ export class KubernetesExecutor implements JobHandler {
     };
   }
 
-  async #failBeforePod(job: AcceptedJob, failure: ReturnType<typeof jobFailure>): Promise<JobOutcome> {
+  async #failBeforePod(job: AcceptedJob, failure: JobFailure): Promise<JobOutcome> {
     // Nothing was created: report through a throwaway run with no pod.
     const { JobTrace } = await import('../trace/job-trace.ts');
     const { TraceSender } = await import('../trace/trace-sender.ts');
@@ -398,7 +418,7 @@ export class KubernetesExecutor implements JobHandler {
     let defaultNamespace = 'default';
     if (this.#o.clusterFor) cluster = this.#o.clusterFor(runner);
     else {
-      const loaded = loadKubeConfig({
+      const access = loadClusterAccess({
         ...(k?.host ? { host: k.host } : {}),
         ...(k?.context ? { context: k.context } : {}),
         ...(k?.cert_file ? { cert_file: k.cert_file } : {}),
@@ -406,10 +426,8 @@ export class KubernetesExecutor implements JobHandler {
         ...(k?.ca_file ? { ca_file: k.ca_file } : {}),
         ...(k?.bearer_token ? { bearer_token: k.bearer_token } : {}),
       });
-      defaultNamespace = kubeconfigNamespace(
-        loaded.kc.getContextObject(loaded.kc.getCurrentContext())?.namespace,
-      );
-      cluster = new KubeCluster(loaded, {
+      defaultNamespace = kubeconfigNamespace(access.namespace);
+      cluster = new KubeCluster(access, {
         qps: numberFromEnv('PODRUNNER_KUBE_QPS', 200),
         burst: numberFromEnv('PODRUNNER_KUBE_BURST', 400),
         retry: { limit: k?.retry_limit ?? 5, backoffMaxMs: k?.retry_backoff_max ?? 2000 },
