@@ -1,6 +1,7 @@
 // `podrunner bench`: how many concurrent jobs one manager sustains, what it costs, and where job start
 // latency goes. The implementation is imported lazily so `podrunner --help` stays fast.
 import { Command, Option } from 'commander';
+import { MANAGER_NODE_OPTIONS } from '../manager/node-options.ts';
 import { DEFAULTS } from './options.ts';
 
 interface RawOptions {
@@ -45,7 +46,8 @@ export function benchCommand(): Command {
     )
     .option(
       '--manager-node-options <flags>',
-      'Node flags for the manager process only, as NODE_OPTIONS (e.g. "--max-old-space-size=256")',
+      'Node flags for the manager process only, as NODE_OPTIONS ("" for none)',
+      MANAGER_NODE_OPTIONS,
     )
     .addHelpText(
       'after',

@@ -1,6 +1,7 @@
 // `podrunner bench` options: commander hands over strings, this turns them into typed settings or an
 // error naming the option and what it expects.
 import { z } from 'zod';
+import { MANAGER_NODE_OPTIONS } from '../manager/node-options.ts';
 import { parseDuration, parseLevels, parseSize } from './units.ts';
 
 export const DEFAULTS = {
@@ -71,8 +72,8 @@ export const benchOptionsSchema = z.object({
   }),
   keep: z.boolean().default(false),
   profile: z.string().optional(),
-  /** Node flags for the manager process only (NODE_OPTIONS), e.g. `--max-old-space-size=256`. */
-  managerNodeOptions: z.string().optional(),
+  /** Node flags for the manager process only (NODE_OPTIONS); by default those of the manager image. */
+  managerNodeOptions: z.string().default(MANAGER_NODE_OPTIONS),
 });
 
 export type BenchOptions = z.output<typeof benchOptionsSchema>;

@@ -99,7 +99,7 @@ export function renderReportText(report: BenchReport): string {
   const s = report.settings;
   const out = [
     `podrunner bench — ${report.modeDescription}`,
-    `jobs of ${formatMs(s.jobDurationMs)} printing ${formatBytes(s.logBytesPerJob)} each; injected latency: Kubernetes ${formatMs(s.apiLatencyMs)}, GitLab ${formatMs(s.gitlabLatencyMs)}; ${report.machine.cpus} CPUs, Node ${report.machine.node}, load average ${report.machine.loadAverage.start.toFixed(1)} → ${report.machine.loadAverage.end.toFixed(1)}`,
+    `jobs of ${formatMs(s.jobDurationMs)} printing ${formatBytes(s.logBytesPerJob)} each; injected latency: Kubernetes ${formatMs(s.apiLatencyMs)}, GitLab ${formatMs(s.gitlabLatencyMs)}; manager NODE_OPTIONS ${s.managerNodeOptions ? `"${s.managerNodeOptions}"` : 'none'}; ${report.machine.cpus} CPUs, Node ${report.machine.node}, load average ${report.machine.loadAverage.start.toFixed(1)} → ${report.machine.loadAverage.end.toFixed(1)}`,
     '',
     'Throughput and the manager’s cost (rates once warmed up; CPU and RSS of the manager process alone; stand-ins: the bench process with the embedded GitLab + the embedded Kubernetes)',
     throughputTable(report.levels),

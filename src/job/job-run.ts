@@ -37,6 +37,8 @@ export interface JobRunDeps {
   observer?: JobObserver;
   /** Test knob: the trace sender's first update interval. */
   traceUpdateIntervalMs?: number;
+  /** Test knob: the trace sender's prompt PATCHes (0: only at the update interval, as upstream). */
+  tracePromptDelayMs?: number;
 }
 
 export interface JobRunSpec {
@@ -71,6 +73,8 @@ export class JobRun {
   readonly #trace: JobTrace;
   readonly #sender: TraceSender;
   readonly #facts: PreludeFacts;
+  /** What is still to be created: dropped once sent, so a running job holds no rendered Secret. */
+  #objects: JobObjects | undefined;
   readonly #jobStream: TraceStream;
   /** Stops log following and waiting. */
   readonly #stopController = new AbortController();
@@ -78,10 +82,14 @@ export class JobRun {
   #lastPod: PodObject | undefined;
   #deleted = false;
   #deleteRequested = false;
+  /** Containers whose first output was sent promptly. */
+  readonly #newsSeen = new Set<'helper' | 'build'>();
 
-  constructor(deps: JobRunDeps, spec: JobRunSpec) {
+  /** `objects`: what to create for a new job; without them the pod must exist (adoption). */
+  constructor(deps: JobRunDeps, spec: JobRunSpec, objects?: JobObjects) {
     this.#deps = deps;
     this.#spec = spec;
+    this.#objects = objects;
     this.#trace = new JobTrace({
       timestamps: spec.record.timestamps,
       phrases: spec.record.maskPhrases,
@@ -98,6 +106,7 @@ export class JobRun {
       debugTrace: spec.record.debugTrace,
       supportedFailureReasons: spec.job.features.failure_reasons,
       ...(deps.traceUpdateIntervalMs ? { updateIntervalMs: deps.traceUpdateIntervalMs } : {}),
+      ...(deps.tracePromptDelayMs !== undefined ? { promptDelayMs: deps.tracePromptDelayMs } : {}),
     });
     this.#facts = {
       record: spec.record,
@@ -117,11 +126,8 @@ export class JobRun {
     return this.#trace.buffer.size;
   }
 
-  /**
-   * Runs the job to its reported end. `objects` creates a new pod; without it the pod must exist
-   * (adoption). `signal` aborts the job on manager shutdown.
-   */
-  async run(objects: JobObjects | undefined, signal: AbortSignal): Promise<JobOutcome> {
+  /** Runs the job to its reported end. `signal` aborts the job on manager shutdown. */
+  async run(signal: AbortSignal): Promise<JobOutcome> {
     const { log } = this.#deps;
     this.#sender.on('cancel', () => {
       log.info({ job: this.#spec.job.id }, 'GitLab asked to cancel the job: stopping its pod gracefully');
@@ -136,13 +142,14 @@ export class JobRun {
     writePrelude(this.#trace, this.#facts);
     this.#sender.start();
     try {
-      if (objects) {
-        const created = await this.#create(objects);
+      const adopted = !this.#objects;
+      if (!adopted) {
+        const created = await this.#create();
         if (created) this.#halt({ kind: 'failure', failure: created });
       }
       // An adopted pod already being deleted was being canceled by the manager that died: that
       // delete is this runner's own, so after_script and the failure uploads may finish.
-      if (!objects && this.#deps.watch.get(this.#spec.podName)?.metadata?.deletionTimestamp) {
+      if (adopted && this.#deps.watch.get(this.#spec.podName)?.metadata?.deletionTimestamp) {
         this.#deleteRequested = true;
       }
       if (!this.#stop) await this.#follow();
@@ -150,10 +157,15 @@ export class JobRun {
     } finally {
       signal.removeEventListener('abort', onShutdown);
       await this.#sender.stop();
+      this.#trace.dispose();
     }
   }
 
-  async #create(objects: JobObjects): Promise<JobFailure | undefined> {
+  /** Creates the job's objects, then forgets them (this frame ends; `run`'s lives as long as the job). */
+  async #create(): Promise<JobFailure | undefined> {
+    const objects = this.#objects;
+    this.#objects = undefined;
+    if (!objects) return undefined;
     const { cluster } = this.#deps;
     const ns = this.#spec.namespace;
     try {
@@ -285,7 +297,7 @@ export class JobRun {
       this.#facts,
       helperStart ? parseTimestampMicros(helperStart) : this.#spec.record.acceptedAtMicros,
     );
-    await follow(HELPER, (r) => this.#write(r));
+    await follow(HELPER, (r) => this.#write(r, 'helper'));
     if (signal.aborted) return;
     const held: LogRecord[] = [];
     let buildDone = false;
@@ -295,14 +307,19 @@ export class JobRun {
           else held.push(r);
         })
       : Promise.resolve();
-    await follow(BUILD, (r) => this.#write(r));
+    await follow(BUILD, (r) => this.#write(r, 'build'));
     buildDone = true;
     for (const r of held.splice(0)) this.#write(r);
     await uploader;
   }
 
-  #write(record: LogRecord): void {
+  #write(record: LogRecord, news?: 'helper' | 'build'): void {
     this.#jobStream.write(record.data, parseTimestampMicros(record.timestamp));
+    if (!news || this.#newsSeen.has(news)) return;
+    // The first output of the sources step and of the script: show it at GitLab now rather than
+    // at the next update interval (a minute while nobody watches the job).
+    this.#newsSeen.add(news);
+    this.#sender.flushSoon();
   }
 
   #halt(stop: Stop): void {

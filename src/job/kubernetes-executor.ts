@@ -8,15 +8,15 @@ import type { Logger } from 'pino';
 import type { RunnerConfig } from '../config/schema/runner.ts';
 import { jobTimeoutSeconds, parseJobPayload } from '../gitlab/payload.ts';
 import type { Cluster } from '../kubernetes/cluster.ts';
+import { loadClusterAccess } from '../kubernetes/cluster-access.ts';
 import { KubeCluster } from '../kubernetes/kube-cluster.ts';
-import { loadKubeConfig } from '../kubernetes/kube-config.ts';
 import { LogFollower } from '../kubernetes/log-follower.ts';
 import { MANAGER_LABEL, ManagerLease, RUNNER_LABEL } from '../kubernetes/manager-lease.ts';
 import { PodWatch } from '../kubernetes/pod-watch.ts';
 import { podSpecPatchPaths, suffixFromBytes } from '../kubernetes/render/index.ts';
 import type { PodObject } from '../kubernetes/wire.ts';
 import type { AcceptedJob, AdoptedJob, JobHandler, JobOutcome, RunnerContext } from '../manager/executor.ts';
-import type { jobFailure } from '../trace/job-errors.ts';
+import type { JobFailure } from '../trace/job-errors.ts';
 import { planJob } from './job-plan.ts';
 import { JOB_RECORD_KEY, jobRecordSchema } from './job-record.ts';
 import { JobRun, type JobRunDeps } from './job-run.ts';
@@ -32,6 +32,8 @@ export interface KubernetesExecutorOptions {
   leaseDurationSeconds?: number;
   /** Test knob for the trace sender's first update interval. */
   traceUpdateIntervalMs?: number;
+  /** Test knob for the trace sender's prompt PATCHes (0 turns them off). */
+  tracePromptDelayMs?: number;
 }
 
 interface Watched {
@@ -56,8 +58,10 @@ interface RunnerState {
 const DEFAULT_POLL_TIMEOUT_S = 180;
 
 export class KubernetesExecutor implements JobHandler {
-  readonly #o: Required<Omit<KubernetesExecutorOptions, 'clusterFor' | 'traceUpdateIntervalMs'>> &
-    Pick<KubernetesExecutorOptions, 'clusterFor' | 'traceUpdateIntervalMs'>;
+  readonly #o: Required<
+    Omit<KubernetesExecutorOptions, 'clusterFor' | 'traceUpdateIntervalMs' | 'tracePromptDelayMs'>
+  > &
+    Pick<KubernetesExecutorOptions, 'clusterFor' | 'traceUpdateIntervalMs' | 'tracePromptDelayMs'>;
   readonly #clusters = new Map<string, ClusterEntry>();
   readonly #runners = new Map<string, RunnerState>();
   readonly #runs = new Map<number, { run: JobRun; runnerToken: string; projectId: number; slot: number }>();
@@ -88,6 +92,33 @@ export class KubernetesExecutor implements JobHandler {
       log.warn({ err }, 'could not read the Kubernetes version; assuming native sidecars');
     }
     const slot = this.#freeSlot();
+    const run = await this.#newRun(job, state, entry, nativeSidecars, slot);
+    if (!(run instanceof JobRun)) return this.#failBeforePod(job, run);
+    this.#runs.set(job.payload.id, {
+      run,
+      runnerToken: runner.token,
+      projectId: job.payload.job_info.project_id,
+      slot,
+    });
+    try {
+      return await run.run(signal);
+    } finally {
+      this.#runs.delete(job.payload.id);
+    }
+  }
+
+  /**
+   * Renders the job's objects and hands them to its JobRun, which drops them once they are
+   * created: no frame that lives as long as the job holds the rendered pod and Secret.
+   */
+  async #newRun(
+    job: AcceptedJob,
+    state: RunnerState,
+    entry: ClusterEntry,
+    nativeSidecars: boolean,
+    slot: number,
+  ): Promise<JobRun | JobFailure> {
+    const runner = job.runner.config;
     const plan = planJob({
       job: job.payload,
       raw: job.raw,
@@ -107,31 +138,24 @@ export class KubernetesExecutor implements JobHandler {
       ...tlsCa(runner),
       ...patchFiles(runner),
     });
-    if ('code' in plan) return this.#failBeforePod(job, plan);
+    if ('code' in plan) return plan;
     await state.leaseReady.catch(() => undefined);
     const watched = this.#watch(entry, plan.namespace, job.runner.shortToken);
     await watched.ready;
-    const run = new JobRun(this.#deps(entry, watched, log, job), {
-      job: job.payload,
-      coordinator: job.coordinator,
-      record: plan.record,
-      namespace: plan.namespace,
-      podName: plan.pod.metadata?.name ?? '',
-      jobTimeoutSeconds: jobTimeoutSeconds(job.payload),
-      schedulingTimeoutMs: (runner.kubernetes?.poll_timeout ?? DEFAULT_POLL_TIMEOUT_S) * 1000,
-      ...cleanupGrace(runner),
-    });
-    this.#runs.set(job.payload.id, {
-      run,
-      runnerToken: runner.token,
-      projectId: job.payload.job_info.project_id,
-      slot,
-    });
-    try {
-      return await run.run({ pod: plan.pod, secrets: plan.secrets }, signal);
-    } finally {
-      this.#runs.delete(job.payload.id);
-    }
+    return new JobRun(
+      this.#deps(entry, watched, job.log, job),
+      {
+        job: job.payload,
+        coordinator: job.coordinator,
+        record: plan.record,
+        namespace: plan.namespace,
+        podName: plan.pod.metadata?.name ?? '',
+        jobTimeoutSeconds: jobTimeoutSeconds(job.payload),
+        schedulingTimeoutMs: (runner.kubernetes?.poll_timeout ?? DEFAULT_POLL_TIMEOUT_S) * 1000,
+        ...cleanupGrace(runner),
+      },
+      { pod: plan.pod, secrets: plan.secrets },
+    );
   }
 
   /** Jobs of these runners whose pods exist: this manager's own, and those of managers that are gone. */
@@ -277,7 +301,7 @@ export class KubernetesExecutor implements JobHandler {
       projectId: job.job_info.project_id,
       resume: async (signal) => {
         try {
-          return await run.run(undefined, signal);
+          return await run.run(signal);
         } finally {
           this.#runs.delete(job.id);
         }
@@ -335,10 +359,11 @@ export class KubernetesExecutor implements JobHandler {
       log,
       ...(job ? { observer: job.observer } : {}),
       ...(this.#o.traceUpdateIntervalMs ? { traceUpdateIntervalMs: this.#o.traceUpdateIntervalMs } : {}),
+      ...(this.#o.tracePromptDelayMs !== undefined ? { tracePromptDelayMs: this.#o.tracePromptDelayMs } : {}),
     };
   }
 
-  async #failBeforePod(job: AcceptedJob, failure: ReturnType<typeof jobFailure>): Promise<JobOutcome> {
+  async #failBeforePod(job: AcceptedJob, failure: JobFailure): Promise<JobOutcome> {
     // Nothing was created: report through a throwaway run with no pod.
     const { JobTrace } = await import('../trace/job-trace.ts');
     const { TraceSender } = await import('../trace/trace-sender.ts');
@@ -353,6 +378,7 @@ export class KubernetesExecutor implements JobHandler {
       supportedFailureReasons: job.payload.features.failure_reasons,
     });
     const done = await sender.finish('failed', failure.failureReason, failure.exitCode);
+    trace.dispose();
     if (done.result === 'aborted') return { state: 'canceled' };
     if (done.result === 'failed') return { state: 'unreported', error: done.error };
     return {
@@ -392,7 +418,7 @@ export class KubernetesExecutor implements JobHandler {
     let defaultNamespace = 'default';
     if (this.#o.clusterFor) cluster = this.#o.clusterFor(runner);
     else {
-      const loaded = loadKubeConfig({
+      const access = loadClusterAccess({
         ...(k?.host ? { host: k.host } : {}),
         ...(k?.context ? { context: k.context } : {}),
         ...(k?.cert_file ? { cert_file: k.cert_file } : {}),
@@ -400,12 +426,12 @@ export class KubernetesExecutor implements JobHandler {
         ...(k?.ca_file ? { ca_file: k.ca_file } : {}),
         ...(k?.bearer_token ? { bearer_token: k.bearer_token } : {}),
       });
-      defaultNamespace = kubeconfigNamespace(
-        loaded.kc.getContextObject(loaded.kc.getCurrentContext())?.namespace,
-      );
-      cluster = new KubeCluster(loaded, {
-        qps: numberFromEnv('PODRUNNER_KUBE_QPS', 200),
-        burst: numberFromEnv('PODRUNNER_KUBE_BURST', 400),
+      defaultNamespace = kubeconfigNamespace(access.namespace);
+      cluster = new KubeCluster(access, {
+        // ~7 requests a job (log streams included): 1,000/s lets one manager start ~140 jobs a second.
+        // The API server's priority and fairness is the real guard; its 429s are honoured.
+        qps: numberFromEnv('PODRUNNER_KUBE_QPS', 1000),
+        burst: numberFromEnv('PODRUNNER_KUBE_BURST', 2000),
         retry: { limit: k?.retry_limit ?? 5, backoffMaxMs: k?.retry_backoff_max ?? 2000 },
       });
     }

@@ -1,6 +1,6 @@
-// Cluster backed by a real (or simulated) API server through client-node's cluster access.
+// Cluster backed by a real (or simulated) API server.
 import type { Cluster, LogRequest } from './cluster.ts';
-import type { LoadedKubeConfig } from './kube-config.ts';
+import type { ClusterAccess } from './cluster-access.ts';
 import { KubeApiError } from './kube-errors.ts';
 import { KubeHttp, type KubeStream, type RetryPolicy } from './kube-http.ts';
 import { RateLimiter } from './rate-limiter.ts';
@@ -17,12 +17,12 @@ const LEASES = '/apis/coordination.k8s.io/v1/namespaces';
 
 export class KubeCluster implements Cluster {
   readonly #http: KubeHttp;
-  readonly #config: LoadedKubeConfig;
+  readonly #access: ClusterAccess;
 
-  constructor(config: LoadedKubeConfig, options: KubeClusterOptions) {
-    this.#config = config;
+  constructor(access: ClusterAccess, options: KubeClusterOptions) {
+    this.#access = access;
     this.#http = new KubeHttp(
-      config.kc,
+      access,
       new RateLimiter({ qps: options.qps, burst: options.burst }),
       options.retry,
     );
@@ -136,7 +136,7 @@ export class KubeCluster implements Cluster {
   }
 
   close(): Promise<void> {
-    return this.#config.close();
+    return this.#access.close();
   }
 }
 

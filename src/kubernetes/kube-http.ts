@@ -1,13 +1,15 @@
-// The wire layer under the Cluster adapter: client-node supplies cluster access (kubeconfig,
-// in-cluster token, TLS, exec/OIDC auth) and the one shared dispatcher; requests and responses stay
+// The wire layer under the Cluster adapter: ClusterAccess supplies the URL, auth and the one shared
+// dispatcher of each request (cluster-access.ts, client-node for the rare forms); requests and responses stay
 // wire JSON. That keeps watch events and API answers in one shape, skips class deserialisation on
 // the hot path, and lets streams report a dropped connection (client-node's Log pipes the body
 // without forwarding its errors, so a drop would hang a follower).
 import type { Readable } from 'node:stream';
-import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { request } from 'undici';
+import type { ClusterAccess } from './cluster-access.ts';
 import { errorFromResponse, KubeApiError } from './kube-errors.ts';
 import type { RateLimiter } from './rate-limiter.ts';
+
+export type HttpVerb = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface KubeRequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
@@ -29,24 +31,20 @@ export interface RetryPolicy {
 }
 
 export class KubeHttp {
-  readonly #kc: KubeConfig;
+  readonly #access: ClusterAccess;
   readonly #limiter: RateLimiter;
   readonly #retry: RetryPolicy;
-  readonly #server: string;
   /** Requests sent to the API server (each retry counts), by verb. */
   readonly requests = { total: 0, byVerb: new Map<string, number>() };
 
-  constructor(kc: KubeConfig, limiter: RateLimiter, retry: RetryPolicy) {
-    this.#kc = kc;
+  constructor(access: ClusterAccess, limiter: RateLimiter, retry: RetryPolicy) {
+    this.#access = access;
     this.#limiter = limiter;
     this.#retry = retry;
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig has no current cluster');
-    this.#server = cluster.server.replace(/\/+$/, '');
   }
 
   /** A JSON request with retries for transient failures; throws KubeApiError. */
-  async json<T>(method: keyof typeof HttpMethod, path: string, options: KubeRequestOptions = {}): Promise<T> {
+  async json<T>(method: HttpVerb, path: string, options: KubeRequestOptions = {}): Promise<T> {
     let attempt = 0;
     for (;;) {
       attempt++;
@@ -93,7 +91,7 @@ export class KubeHttp {
     };
   }
 
-  async #once<T>(method: keyof typeof HttpMethod, path: string, options: KubeRequestOptions): Promise<T> {
+  async #once<T>(method: HttpVerb, path: string, options: KubeRequestOptions): Promise<T> {
     const { url, headers, dispatcher } = await this.#prepare(method, path, options.query);
     let body: string | undefined;
     if (options.body !== undefined) {
@@ -119,15 +117,10 @@ export class KubeHttp {
     throw errorFromResponse(res.statusCode, parsed, headerValue(res.headers['retry-after']));
   }
 
-  async #prepare(method: keyof typeof HttpMethod, path: string, query: KubeRequestOptions['query']) {
-    const url = new URL(this.#server + path);
-    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const ctx = new RequestContext(url.toString(), HttpMethod[method]);
-    await this.#kc.applySecurityAuthentication(ctx);
-    const headers: Record<string, string> = { accept: 'application/json', ...ctx.getHeaders() };
-    const dispatcher = ctx.getDispatcher();
-    if (!dispatcher) throw new Error('no shared dispatcher: build the KubeConfig with loadKubeConfig()');
-    return { url, headers, dispatcher };
+  async #prepare(method: HttpVerb, path: string, query: KubeRequestOptions['query']) {
+    const { url, headers, dispatcher } = await this.#access.prepare(method, path, query);
+    const all: Record<string, string> = { accept: 'application/json', ...headers };
+    return { url, headers: all, dispatcher };
   }
 
   #count(verb: string): void {

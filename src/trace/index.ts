@@ -12,4 +12,5 @@ export * from './timestamper.ts';
 export * from './timing.ts';
 export * from './trace-buffer.ts';
 export * from './trace-sender.ts';
+export * from './trace-spool.ts';
 export { incompleteTail, truncateUtf8, Utf8Sanitizer } from './utf8.ts';

@@ -113,6 +113,11 @@ export class JobTrace {
     return this.stream(STREAM_RUNNER, 'O');
   }
 
+  /** Frees the buffer's spool file once the trace was sent (or will never be). */
+  dispose(): void {
+    this.buffer.dispose();
+  }
+
   /** Ends every stream (in the order they were opened), then the buffer. Nothing is written after. */
   finish(at?: TimestampMicros): void {
     for (const stream of this.streams.values()) stream.end(at);

@@ -6,6 +6,7 @@
 //
 // Between filters data travels as pieces: byte runs and MASK, an already-masked span that later
 // filters pass through untouched (so `[MASKED]` itself is never re-masked) and that no phrase spans.
+import { ownedBytes } from './owned-bytes.ts';
 
 export const MASKED_TEXT = '[MASKED]';
 const MASKED_BYTES = Buffer.from(MASKED_TEXT);
@@ -388,13 +389,13 @@ export interface MaskingPlan {
 export function maskingPlan(options: MaskingOptions): MaskingPlan {
   const phrases = uniqueShortestFirst(options.phrases ?? [])
     .reverse()
-    .map((p) => Buffer.from(p, 'utf8'));
+    .map((p) => ownedBytes(p));
   const tokenPrefixes = effectiveTokenPrefixes(
     options.tokenPrefixes ?? [],
     options.maskAllDefaultTokens ?? true,
   )
     .reverse()
-    .map((p) => Buffer.from(p, 'utf8'));
+    .map((p) => ownedBytes(p));
   // Filter order in StreamMasker: phrases, the URL filter, token prefixes.
   const index = new PatternIndex();
   phrases.forEach((p, i) => {
@@ -409,6 +410,13 @@ export function maskingPlan(options: MaskingOptions): MaskingPlan {
   return { phrases, tokenPrefixes, index };
 }
 
+const BIGRAM_BITS = 4096;
+
+/** Folds a two-byte key into BIGRAM_BITS. */
+function bigramBit(bigram: number): number {
+  return (bigram ^ (bigram >>> 12)) & (BIGRAM_BITS - 1);
+}
+
 /** Filter indices keyed by the first one, two or three bytes of their patterns. */
 export class PatternIndex {
   /** Bytes any pattern starts with: the only positions the prefilter looks at closer. */
@@ -418,8 +426,11 @@ export class PatternIndex {
   readonly singleList: (number[] | undefined)[] = new Array(256);
   /** Every pattern of 2+ bytes by its first byte (for a chunk's last byte). */
   readonly firstList: (number[] | undefined)[] = new Array(256);
-  /** Bitset of the first two bytes of patterns of 2+ bytes. */
-  readonly bigramBits = new Uint32Array(65536 / 32);
+  /**
+   * Bitset of the first two bytes of patterns of 2+ bytes, folded into 4,096 bits (512 bytes, not
+   * 8 KiB a job): a collision only sends the scan on to the exact maps below.
+   */
+  readonly bigramBits = new Uint32Array(BIGRAM_BITS / 32);
   /** Two-byte patterns, and longer ones by their first two bytes (for a chunk's last two bytes). */
   readonly byBigram = new Map<number, number[]>();
   readonly longByBigram = new Map<number, number[]>();
@@ -445,7 +456,8 @@ export class PatternIndex {
     }
     push(this.firstList, b0);
     const bigram = (b0 << 8) | pattern[1]!;
-    this.bigramBits[bigram >>> 5]! |= 1 << (bigram & 31);
+    const bit = bigramBit(bigram);
+    this.bigramBits[bit >>> 5]! |= 1 << (bit & 31);
     if (pattern.length === 2) add(this.byBigram, bigram);
     else {
       add(this.longByBigram, bigram);
@@ -503,7 +515,8 @@ export class StreamMasker {
       if (gate[b] === 0) continue;
       if (ix.single[b]) this.mark(ix.singleList[b]);
       const bigram = (b << 8) | chunk[i + 1]!;
-      if ((ix.bigramBits[bigram >>> 5]! & (1 << (bigram & 31))) === 0) continue;
+      const bit = bigramBit(bigram);
+      if ((ix.bigramBits[bit >>> 5]! & (1 << (bit & 31))) === 0) continue;
       this.mark(ix.byBigram.get(bigram));
       if (i + 2 < n) this.mark(ix.byTrigram.get((bigram << 8) | chunk[i + 2]!));
       else this.mark(ix.longByBigram.get(bigram));

@@ -3,6 +3,7 @@
 // a record ends at each `\n`; a write without `\n` that has a `\r` is flushed up to its last `\r`
 // with an inserted `\n`, and the rest continues in a `+` record; a partial line over 8 KiB is
 // flushed with an inserted `\n` too. Times come from the caller so output is reproducible.
+import { ownedBytes } from './owned-bytes.ts';
 
 /** Stream numbers: 00 runner messages, 01 job output, 0f and up service containers. */
 export const STREAM_RUNNER = 0;
@@ -40,7 +41,7 @@ class HeaderFormatter {
   private readonly header: Buffer;
 
   constructor(streamNumber: number, streamType: StreamType) {
-    this.header = Buffer.from(
+    this.header = ownedBytes(
       `0000-00-00T00:00:00.000000Z ${(streamNumber & 0xff).toString(16).padStart(2, '0')}${streamType} `,
       'latin1',
     );
@@ -161,12 +162,12 @@ export class Timestamper {
       return;
     }
     if (this.bufLen === 0) {
-      const h = Buffer.from(this.makeHeader());
+      const h = ownedBytes(this.makeHeader());
       this.buf.push(h);
       this.bufLen += h.length;
     }
     // The caller may reuse its buffer: keep a copy of what waits here.
-    this.buf.push(Buffer.from(p));
+    this.buf.push(ownedBytes(p));
     this.bufLen += p.length;
   }
 }

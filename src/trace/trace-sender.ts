@@ -3,6 +3,12 @@
 // `sentOffset`; 416 resumes at the server's length; 404 retries next tick; `Job-Status: canceling`
 // asks for a graceful cancel, `canceled`/`failed`/403 aborts; a keep-alive PUT when nothing
 // succeeded for the force-send interval. `finish` flushes everything and sends the final PUT.
+//
+// Unlike upstream, output does not wait out GitLab's interval (60 s while nobody watches the job)
+// when it is news: the first output of the job's containers (`flushSoon`), and output after a
+// quiet spell, go out after a short coalescing delay. Those prompt PATCHes are bounded: at most one
+// per quiet spell (never sooner than `quietMs` after the previous PATCH), and no PATCH follows
+// another within `minPatchGapMs`; steady output is sent at GitLab's interval as upstream does.
 import { EventEmitter } from 'node:events';
 import type {
   FinalJobState,
@@ -23,6 +29,12 @@ export const MAX_FORCE_SEND_INTERVAL_MS = 30 * 60_000;
 export const DEFAULT_TRACE_PATCH_LIMIT = 1024 * 1024;
 export const DEFAULT_FINAL_UPDATE_RETRY_LIMIT = 10;
 export const DEFAULT_FINAL_UPDATE_BACKOFF_MAX_MS = 60 * 60_000;
+/** How long news waits for more output to join it in one PATCH. */
+export const DEFAULT_PROMPT_DELAY_MS = 200;
+/** Output after this long without output is news; a PATCH for it waits this long after the last one. */
+export const DEFAULT_QUIET_MS = 3_000;
+/** No PATCH within this long after the previous one (the final flush excepted). */
+export const DEFAULT_MIN_PATCH_GAP_MS = 250;
 
 export interface TraceSenderOptions {
   coordinator: JobCoordinator;
@@ -45,6 +57,10 @@ export interface TraceSenderOptions {
   finalUpdateBackoffMaxMs?: number;
   /** Bytes GitLab already holds (adoption by a restarted manager): sending starts there. */
   serverLength?: number;
+  /** Coalescing delay of a prompt PATCH (news, see the file comment); 0 sends only at the interval. */
+  promptDelayMs?: number;
+  quietMs?: number;
+  minPatchGapMs?: number;
 }
 
 export interface AbortInfo {
@@ -84,6 +100,19 @@ export class TraceSender extends EventEmitter<TraceSenderEvents> {
   private stopper = new AbortController();
   private finishing = false;
   private finished: Promise<FinishOutcome> | null = null;
+  private readonly promptDelayMs: number;
+  private readonly quietMs: number;
+  private readonly minPatchGapMs: number;
+  /** When the loop's next regular PATCH is due, and when a prompt one is (if asked for). */
+  private tickAt = Number.POSITIVE_INFINITY;
+  private promptAt: number | undefined;
+  /** Ends the loop's current sleep early (a prompt PATCH was asked for, or the sender stops). */
+  private wake: AbortController | undefined;
+  private lastPatchAt = Number.NEGATIVE_INFINITY;
+  private lastWriteAt: number;
+  private unwatch: (() => void) | undefined;
+  /** PATCH requests sent (every attempt, the final flush included). */
+  patchCount = 0;
 
   constructor(options: TraceSenderOptions) {
     super();
@@ -96,6 +125,10 @@ export class TraceSender extends EventEmitter<TraceSenderEvents> {
     this.forceSendIntervalMs = options.forceSendIntervalMs ?? DEFAULT_FORCE_SEND_INTERVAL_MS;
     this.offset = Math.max(0, options.serverLength ?? 0);
     this.lastSuccessAt = this.clock.now();
+    this.lastWriteAt = this.clock.now();
+    this.promptDelayMs = Math.max(0, options.promptDelayMs ?? DEFAULT_PROMPT_DELAY_MS);
+    this.quietMs = Math.max(0, options.quietMs ?? DEFAULT_QUIET_MS);
+    this.minPatchGapMs = Math.max(0, options.minPatchGapMs ?? DEFAULT_MIN_PATCH_GAP_MS);
   }
 
   /** Bytes GitLab is known to hold. */
@@ -127,21 +160,64 @@ export class TraceSender extends EventEmitter<TraceSenderEvents> {
   /** Starts the periodic PATCH loop. */
   start(): void {
     if (this.loop || this.finishing) return;
+    this.tickAt = this.clock.now() + this.intervalMs;
+    if (this.promptDelayMs > 0) this.unwatch = this.o.source.onWrite?.(() => this.written());
     this.loop = this.run();
   }
 
   /** Stops the loop without a final update (after an abort, or when the job is handed off). */
   async stop(): Promise<void> {
-    this.stopper.abort();
+    this.halt();
     await this.loop;
+  }
+
+  private halt(): void {
+    this.stopper.abort();
+    this.wake?.abort();
+    this.unwatch?.();
+    this.unwatch = undefined;
+  }
+
+  /**
+   * The first output of the job's own containers is in the source: send it after the coalescing
+   * delay instead of at the next interval (a user watching the job sees it start).
+   */
+  flushSoon(): void {
+    this.askPrompt(this.minPatchGapMs);
+  }
+
+  /** Output after a quiet spell is news too. */
+  private written(): void {
+    const now = this.clock.now();
+    const quiet = now - this.lastWriteAt >= this.quietMs;
+    this.lastWriteAt = now;
+    if (quiet) this.askPrompt(Math.max(this.quietMs, this.minPatchGapMs));
+  }
+
+  private askPrompt(gapMs: number): void {
+    if (!this.loop || this.stopper.signal.aborted || this.promptDelayMs <= 0) return;
+    const at = Math.max(this.clock.now() + this.promptDelayMs, this.lastPatchAt + gapMs);
+    if (at >= this.tickAt || (this.promptAt !== undefined && this.promptAt <= at)) return;
+    this.promptAt = at;
+    this.wake?.abort();
   }
 
   private async run(): Promise<void> {
     const signal = this.stopper.signal;
     while (!signal.aborted) {
-      await this.clock.sleep(this.intervalMs, signal);
-      if (signal.aborted) return;
-      if (!(await this.incrementalUpdate())) return;
+      const due = Math.min(this.tickAt, this.promptAt ?? Number.POSITIVE_INFINITY);
+      const wait = due - this.clock.now();
+      if (wait > 0) {
+        const wake = new AbortController();
+        this.wake = wake;
+        await this.clock.sleep(wait, wake.signal);
+        this.wake = undefined;
+        continue;
+      }
+      this.promptAt = undefined;
+      const goOn = await this.incrementalUpdate();
+      this.tickAt = this.clock.now() + this.intervalMs;
+      if (!goOn) return;
     }
   }
 
@@ -170,15 +246,23 @@ export class TraceSender extends EventEmitter<TraceSenderEvents> {
   private abort(info: AbortInfo): void {
     if (this.aborted) return;
     this.aborted = true;
-    this.stopper.abort();
+    this.halt();
     if (!this.finishing) this.emit('abort', info);
   }
 
   private async sendPatch(): Promise<{ state: PatchState; cancelRequested: boolean }> {
     const offset = this.offset;
-    const chunk = this.o.source.bytes(offset, this.maxPatchBytes);
+    let chunk: Uint8Array;
+    try {
+      chunk = this.o.source.bytes(offset, this.maxPatchBytes);
+    } catch {
+      // The spooled bytes GitLab asks for again could not be read back.
+      return { state: 'failed', cancelRequested: false };
+    }
     if (chunk.length === 0) return { state: 'succeeded', cancelRequested: false };
     let result: TracePatchResult;
+    this.lastPatchAt = this.clock.now();
+    this.patchCount++;
     try {
       result = await this.o.coordinator.patchTrace(
         this.o.jobId,
@@ -194,6 +278,7 @@ export class TraceSender extends EventEmitter<TraceSenderEvents> {
       case 'accepted':
         this.setUpdateInterval(result.updateIntervalSeconds);
         this.offset = offset + chunk.length;
+        this.o.source.acknowledge?.(this.offset);
         this.lastSuccessAt = this.clock.now();
         return { state: 'succeeded', cancelRequested: result.cancelRequested };
       case 'range-mismatch':

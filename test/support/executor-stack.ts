@@ -101,7 +101,11 @@ function pipelineResult(stack: LocalStack, done: PipelineView): PipelineResult {
 }
 
 export async function startExecutorStack(
-  options: Partial<LocalStackOptions> & { systemId?: string; traceUpdateIntervalMs?: number } = {},
+  options: Partial<LocalStackOptions> & {
+    systemId?: string;
+    traceUpdateIntervalMs?: number;
+    tracePromptDelayMs?: number;
+  } = {},
 ): Promise<ExecutorStack> {
   const stack = await startLocalStack({ mode: 'process', ...options });
   const parsed = parseConfig(stack.config, { env: {} });
@@ -114,6 +118,7 @@ export async function startExecutorStack(
     revision: 'test',
     hostname: 'test-manager',
     traceUpdateIntervalMs: options.traceUpdateIntervalMs ?? 200,
+    ...(options.tracePromptDelayMs !== undefined ? { tracePromptDelayMs: options.tracePromptDelayMs } : {}),
     leaseDurationSeconds: 3,
   });
   const connections = new GitLabConnections({

@@ -23,8 +23,9 @@ let stack: ExecutorStack;
 /** A request the job makes and waits on while the test looks at its pod. */
 let hold: Awaited<ReturnType<typeof startHold>>;
 beforeAll(async () => {
-  // No trace update before the job ends: the final flush sends the trace in 1 MiB PATCHes from 0.
-  stack = await startExecutorStack({ traceUpdateIntervalMs: 600_000 });
+  // No trace update before the job ends (no interval, no prompt PATCH for news): the final flush
+  // sends the trace in 1 MiB PATCHes from 0.
+  stack = await startExecutorStack({ traceUpdateIntervalMs: 600_000, tracePromptDelayMs: 0 });
   hold = await startHold();
 });
 afterAll(async () => {

@@ -14,6 +14,7 @@ describe('bench options', () => {
       gitlabLatency: 0,
       executorPlugin: 'kubernetes',
       keep: false,
+      managerNodeOptions: '--max-semi-space-size=4',
     });
   });
 

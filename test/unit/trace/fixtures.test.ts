@@ -101,6 +101,8 @@ describe('trace fixtures', () => {
       jobToken: 't',
       source: trace.buffer,
       clock,
+      // upstream's cadence: the second part arrives after 3 s of quiet, which podrunner sends promptly
+      promptDelayMs: 0,
     });
     sender.start();
     const log = Buffer.from(examples.plain_log, 'utf8');

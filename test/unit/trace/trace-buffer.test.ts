@@ -1,6 +1,15 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { JobTrace, outputLimitMessage, TraceBuffer, truncateUtf8 } from '../../../src/trace/index.ts';
+import {
+  fileSpool,
+  JobTrace,
+  outputLimitMessage,
+  type SpoolFile,
+  TraceBuffer,
+  truncateUtf8,
+} from '../../../src/trace/index.ts';
 
 const text = (b: TraceBuffer) => Buffer.from(b.bytes(0, b.size)).toString('utf8');
 
@@ -80,5 +89,85 @@ describe('TraceBuffer', () => {
     expect(out.startsWith('1970-01-01T00:00:00.000000Z 00O value [MASKED]\n')).toBe(true);
     expect(out.endsWith(outputLimitMessage(60))).toBe(true);
     expect(out).not.toContain('topsecret');
+  });
+});
+
+describe('TraceBuffer: spooling out of memory', () => {
+  const MiB = 1024 * 1024;
+  const data = Buffer.from(Array.from({ length: 4 * MiB }, (_, i) => 0x20 + ((i * 31) % 90)));
+
+  /** A spool that records where its file is. */
+  function recorded(): { spool: () => SpoolFile; files: SpoolFile[] } {
+    const files: SpoolFile[] = [];
+    return {
+      files,
+      spool: () => {
+        const f = fileSpool();
+        files.push(f);
+        return f;
+      },
+    };
+  }
+
+  it('keeps only the block being filled of a 4 MiB log in memory and gives every byte back', () => {
+    const { spool, files } = recorded();
+    const b = new TraceBuffer({ limitBytes: 8 * MiB, spool });
+    let peak = 0;
+    for (let i = 0; i < data.length; i += 1500) {
+      b.write(data.subarray(i, i + 1500));
+      peak = Math.max(peak, b.memorySize);
+    }
+    expect(peak).toBeLessThanOrEqual(8 * 1024);
+    expect(files).toHaveLength(1);
+    expect(files[0]!.length + b.memorySize).toBe(data.length);
+    expect(Buffer.from(b.bytes(0, b.size)).equals(data)).toBe(true);
+    // a read across the file/memory boundary, and one inside the file
+    const edge = files[0]!.length;
+    expect(Buffer.from(b.bytes(edge - 100, 200)).equals(data.subarray(edge - 100, edge + 100))).toBe(true);
+    expect(Buffer.from(b.bytes(12_345, 777)).equals(data.subarray(12_345, 13_122))).toBe(true);
+    expect(b.checksum).toBe(`crc32:${crc32(data).toString(16).padStart(8, '0')}`);
+    b.dispose();
+  });
+
+  it('moves acknowledged bytes out of memory in whole blocks', () => {
+    const b = new TraceBuffer({ memoryBytes: 32 * 1024 });
+    b.write(data.subarray(0, 20_000));
+    expect(b.memorySize).toBe(20_000);
+    b.acknowledge(10_000);
+    expect(b.memorySize).toBe(20_000 - 8192); // the one whole block below 10 000
+    b.acknowledge(20_000);
+    expect(b.memorySize).toBe(20_000 - 16_384); // the block being filled stays
+    expect(Buffer.from(b.bytes(0, 20_000)).equals(data.subarray(0, 20_000))).toBe(true);
+    b.dispose();
+  });
+
+  it('keeps everything in memory when the spool cannot be written, losing nothing', () => {
+    const b = new TraceBuffer({
+      spool: () => {
+        throw new Error('ENOSPC');
+      },
+    });
+    for (let i = 0; i < MiB; i += 4096) b.write(data.subarray(i, i + 4096));
+    b.acknowledge(MiB);
+    expect(b.memorySize).toBe(MiB);
+    expect(Buffer.from(b.bytes(0, MiB)).equals(data.subarray(0, MiB))).toBe(true);
+    const inMemory = new TraceBuffer({ spool: false });
+    inMemory.write(data.subarray(0, MiB));
+    expect(inMemory.memorySize).toBe(MiB);
+  });
+
+  it('writes a private file, holds no descriptor open, and removes the file on dispose', () => {
+    const { spool, files } = recorded();
+    const b = new TraceBuffer({ spool });
+    const fds = readdirSync('/proc/self/fd').length;
+    b.write(data.subarray(0, 200_000));
+    expect(readdirSync('/proc/self/fd')).toHaveLength(fds);
+    const path = files[0]?.path ?? '';
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(statSync(dirname(path)).mode & 0o777).toBe(0o700);
+    expect(statSync(path).size).toBe(files[0]!.length);
+    b.dispose();
+    expect(existsSync(path)).toBe(false);
+    expect(() => b.bytes(0, 10)).toThrow();
   });
 });

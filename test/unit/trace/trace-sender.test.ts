@@ -36,7 +36,8 @@ function setup(overrides: Partial<TraceSenderOptions> = {}) {
 
 describe('TraceSender: incremental PATCHes', () => {
   it('sends one PATCH per tick from the sent offset, first after 3 s, then at the interval GitLab asks', async () => {
-    const { clock, gitlab, buffer, sender } = setup({ debugTrace: true });
+    // upstream's cadence: no prompt PATCH for output after a quiet spell
+    const { clock, gitlab, buffer, sender } = setup({ debugTrace: true, promptDelayMs: 0 });
     gitlab.updateIntervalSeconds = 10;
     sender.start();
     buffer.write('first\n');
@@ -200,6 +201,117 @@ describe('TraceSender: incremental PATCHes', () => {
   });
 });
 
+describe('TraceSender: prompt PATCHes for news', () => {
+  it('sends the first output of the job after the coalescing delay, then keeps to the interval', async () => {
+    const { clock, gitlab, buffer, sender } = setup();
+    gitlab.updateIntervalSeconds = 60;
+    sender.start();
+    buffer.write('Running with podrunner\n'); // the prelude: no hurry
+    await clock.advance(1000);
+    expect(gitlab.patches).toHaveLength(0);
+    buffer.write('helper output\n');
+    sender.flushSoon();
+    await clock.advance(150);
+    buffer.write('more helper output\n'); // joins the same PATCH
+    await clock.advance(50);
+    expect(gitlab.patches.map((p) => [p.at, p.offset])).toEqual([[1200, 0]]);
+    expect(gitlab.trace.toString()).toBe('Running with podrunner\nhelper output\nmore helper output\n');
+    // Steady output (a line a second): GitLab's interval, counted from the last PATCH, rules again.
+    for (let i = 0; i < 70; i++) {
+      buffer.write(`line ${i}\n`);
+      await clock.advance(1000);
+    }
+    expect(gitlab.patches.map((p) => p.at)).toEqual([1200, 61_200]);
+    expect(sender.patchCount).toBe(2);
+    await sender.stop();
+  });
+
+  it('sends output after a quiet spell promptly, at most once per quiet period', async () => {
+    const { clock, gitlab, buffer, sender } = setup();
+    gitlab.updateIntervalSeconds = 60;
+    sender.start();
+    buffer.write('a\n');
+    await clock.advance(3000); // the first tick
+    expect(gitlab.patches.map((p) => p.at)).toEqual([3000]);
+    await clock.advance(10_000);
+    buffer.write('after ten quiet seconds\n');
+    await clock.advance(199);
+    expect(gitlab.patches).toHaveLength(1);
+    await clock.advance(1);
+    expect(gitlab.patches.map((p) => p.at)).toEqual([3000, 13_200]);
+    await clock.advance(2600); // 15 800
+    buffer.write('b\n'); // 2.8 s after the last write: not news
+    await clock.advance(3500); // 19 300
+    buffer.write('c\n'); // 3.5 s after the last write: news, sent 200 ms later
+    await clock.advance(200);
+    expect(gitlab.patches.map((p) => [p.at, p.offset])).toEqual([
+      [3000, 0],
+      [13_200, 2],
+      [19_500, 26],
+    ]);
+    expect(gitlab.trace.toString()).toBe('a\nafter ten quiet seconds\nb\nc\n');
+    await sender.stop();
+  });
+
+  it('sends news no sooner than the quiet period after the previous PATCH', async () => {
+    const { clock, gitlab, buffer, sender } = setup();
+    gitlab.updateIntervalSeconds = 60;
+    sender.start();
+    buffer.write('a\n');
+    await clock.advance(4000); // the first tick sent 'a' at 3000
+    buffer.write('news\n'); // 4 s after the last write
+    await clock.advance(1999);
+    expect(gitlab.patches.map((p) => p.at)).toEqual([3000]);
+    await clock.advance(1);
+    expect(gitlab.patches.map((p) => [p.at, p.offset])).toEqual([
+      [3000, 0],
+      [6000, 2],
+    ]);
+    await sender.stop();
+  });
+
+  it('keeps a small gap after the previous PATCH, and does not wait past the next tick', async () => {
+    const { clock, gitlab, buffer, sender } = setup({ minPatchGapMs: 250 });
+    sender.start();
+    buffer.write('prelude\n');
+    await clock.advance(3000);
+    expect(gitlab.patches.map((p) => p.at)).toEqual([3000]);
+    await clock.advance(10);
+    buffer.write('first output\n');
+    sender.flushSoon(); // 200 ms would be 3210; the gap after the 3000 PATCH is not over before 3250
+    await clock.advance(239);
+    expect(gitlab.patches).toHaveLength(1);
+    await clock.advance(1);
+    expect(gitlab.patches.map((p) => p.at)).toEqual([3000, 3250]);
+    // A prompt PATCH asked for when the regular tick comes sooner: the tick sends it.
+    const quick = setup({ updateIntervalMs: 100 });
+    quick.sender.start();
+    quick.buffer.write('x');
+    quick.sender.flushSoon();
+    await quick.clock.advance(100);
+    expect(quick.gitlab.patches.map((p) => p.at)).toEqual([100]);
+    await quick.clock.advance(300);
+    expect(quick.gitlab.patches).toHaveLength(1);
+    await quick.sender.stop();
+    await sender.stop();
+  });
+
+  it('asks for nothing once stopped or finishing, and the final flush does not wait', async () => {
+    const { clock, gitlab, buffer, sender } = setup();
+    sender.start();
+    buffer.write('x\n');
+    buffer.finish();
+    const done = sender.finish('success');
+    sender.flushSoon();
+    expect(await done).toEqual({ result: 'completed', attempts: 1 });
+    expect(gitlab.patches.map((p) => p.at)).toEqual([0]);
+    expect(gitlab.updates.map((u) => u.at)).toEqual([0]);
+    await clock.advance(10_000);
+    expect(gitlab.patches).toHaveLength(1);
+    expect(clock.pending).toBe(0);
+  });
+});
+
 describe('TraceSender: finish', () => {
   it('flushes everything back to back, then sends the final PUT', async () => {
     const { clock, gitlab, buffer, sender } = setup();
@@ -267,6 +379,38 @@ describe('TraceSender: finish', () => {
     expect(await finished).toMatchObject({ result: 'completed' });
     expect(gitlab.patches.map((p) => p.contentRange)).toEqual(['0-10', '0-10']);
     expect(gitlab.trace.toString()).toBe('whole trace');
+  });
+
+  it('reads spooled bytes back for a 412 and for a 416 that goes backwards', async () => {
+    const { clock, gitlab, buffer, sender } = setup();
+    const data = Buffer.from(Array.from({ length: 600_000 }, (_, i) => 0x41 + ((i * 13) % 26)));
+    for (let i = 0; i < data.length; i += 4096) buffer.write(data.subarray(i, i + 4096));
+    expect(buffer.memorySize).toBeLessThan(64 * 1024); // the rest went to the spool file
+    sender.start();
+    await clock.advance(3000);
+    expect(gitlab.patches.map((p) => [p.offset, p.length])).toEqual([[0, 600_000]]);
+    expect(buffer.memorySize).toBeLessThanOrEqual(8 * 1024); // acknowledged: out of memory
+    // GitLab lost the second half: a 416 with a shorter Range sends it again, read from the file.
+    gitlab.trace = gitlab.trace.subarray(0, 300_000);
+    buffer.write('tail');
+    await clock.advance(3000);
+    await clock.advance(3000);
+    expect(gitlab.patches.slice(1).map((p) => [p.offset, p.length])).toEqual([
+      [600_000, 4],
+      [300_000, 300_004],
+    ]);
+    expect(gitlab.trace.equals(Buffer.concat([data, Buffer.from('tail')]))).toBe(true);
+    // The final PUT answered 412: the whole trace again from offset 0.
+    buffer.finish();
+    gitlab.scriptedUpdates.push({ kind: 'trace-reset' });
+    const finished = sender.finish('success');
+    await clock.advance(0);
+    gitlab.trace = Buffer.alloc(0);
+    await clock.runUntil(() => gitlab.updates.length === 2);
+    expect(await finished).toMatchObject({ result: 'completed' });
+    expect(gitlab.trace.equals(Buffer.concat([data, Buffer.from('tail')]))).toBe(true);
+    expect(gitlab.updates.at(-1)?.update.output).toEqual({ checksum: buffer.checksum, bytesize: 600_004 });
+    buffer.dispose();
   });
 
   it('retries failed final updates with doubling backoff up to the limit', async () => {
