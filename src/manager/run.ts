@@ -19,6 +19,7 @@ import { loadExecutor } from './executors.ts';
 import { EXIT, type ExitCode } from './exit-codes.ts';
 import { createLogger, pinoLevel } from './logger.ts';
 import { Manager } from './manager.ts';
+import { tuneManagerHeap } from './node-options.ts';
 import { TokenRotator } from './token-rotation.ts';
 
 export interface RunOptions {
@@ -65,6 +66,11 @@ export async function runManager(options: RunOptions): Promise<ExitCode> {
   });
   log.info({ version, config: configPath, pid: process.pid }, 'podrunner starting');
   logWarnings(log, loaded.warnings);
+  try {
+    tuneManagerHeap();
+  } catch (err) {
+    log.warn(`${(err as Error).message}; leaving V8's heap growth as it is`);
+  }
 
   const systemId = loadOrCreateSystemId(dirname(configPath));
   if (systemId.problem) log.warn(`${systemId.problem}; using system_id ${systemId.id} for this process only`);
