@@ -3,7 +3,17 @@
 // in a temp file). Appends and reads are synchronous: the buffer's API is, a spill is a few KiB into
 // the page cache, and a read happens only when GitLab needs bytes again (416 backwards, 412 reset)
 // or a PATCH reaches further back than the memory window.
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -25,13 +35,61 @@ export type SpoolFactory = () => SpoolFile;
 let dir: string | undefined;
 let count = 0;
 
-/** The process's spool directory (mode 0700 under the system temp dir, `TMPDIR`), made on first use. */
+const DIR_PREFIX = 'podrunner-trace-';
+
+/**
+ * The process's spool directory (mode 0700 under the system temp dir, `TMPDIR`), made on first use,
+ * after removing those of podrunner processes that died without removing theirs (SIGKILL, OOM).
+ */
 function spoolDir(): string {
   if (dir) return dir;
-  dir = mkdtempSync(join(tmpdir(), `podrunner-trace-${process.pid}-`));
+  removeOrphanedSpoolDirs(tmpdir());
+  dir = mkdtempSync(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`));
   const made = dir;
   process.once('exit', () => rmSync(made, { recursive: true, force: true }));
   return made;
+}
+
+/**
+ * Removes `podrunner-trace-<pid>-*` directories under `parent` whose process is gone and that belong
+ * to this user. Returns what it removed. A pid reused by another process keeps its directory until
+ * that process ends, which is harmless.
+ */
+export function removeOrphanedSpoolDirs(
+  parent: string,
+  alive: (pid: number) => boolean = processAlive,
+): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return removed;
+  }
+  const uid = process.getuid?.();
+  for (const name of names) {
+    const m = /^podrunner-trace-(\d+)-/.exec(name);
+    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    const path = join(parent, name);
+    try {
+      const st = statSync(path);
+      if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
+      rmSync(path, { recursive: true, force: true });
+      removed.push(path);
+    } catch {
+      // gone meanwhile, or not ours to remove
+    }
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** A spool file in the process's directory, created (mode 0600) on the first append. */

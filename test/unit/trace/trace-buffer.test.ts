@@ -1,11 +1,13 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
   fileSpool,
   JobTrace,
   outputLimitMessage,
+  removeOrphanedSpoolDirs,
   type SpoolFile,
   TraceBuffer,
   truncateUtf8,
@@ -169,5 +171,35 @@ describe('TraceBuffer: spooling out of memory', () => {
     b.dispose();
     expect(existsSync(path)).toBe(false);
     expect(() => b.bytes(0, 10)).toThrow();
+  });
+});
+
+describe('removeOrphanedSpoolDirs', () => {
+  it('removes the spool directories of podrunner processes that are gone, and only those', () => {
+    const parent = mkdtempSync(join(tmpdir(), 'spool-sweep-'));
+    try {
+      for (const name of [
+        'podrunner-trace-111-a',
+        'podrunner-trace-222-b',
+        `podrunner-trace-${process.pid}-c`,
+        'other-1-d',
+      ]) {
+        mkdirSync(join(parent, name));
+        writeFileSync(join(parent, name, 'trace-1'), 'x');
+      }
+      writeFileSync(join(parent, 'podrunner-trace-333-file'), 'not a directory');
+      const removed = removeOrphanedSpoolDirs(parent, (pid) => pid === 222);
+      expect(removed).toEqual([join(parent, 'podrunner-trace-111-a')]);
+      expect(readdirSync(parent).sort()).toEqual(
+        [
+          'other-1-d',
+          'podrunner-trace-222-b',
+          'podrunner-trace-333-file',
+          `podrunner-trace-${process.pid}-c`,
+        ].sort(),
+      );
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
   });
 });
