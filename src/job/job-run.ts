@@ -19,7 +19,7 @@ import { parseTimestampMicros, STREAM_JOB } from '../trace/timestamper.ts';
 import { timeBreakdownLine } from '../trace/timing.ts';
 import { TraceSender } from '../trace/trace-sender.ts';
 import type { JobRecord } from './job-record.ts';
-import { phaseDurations } from './phase-times.ts';
+import { type LogSpans, phaseDurations } from './phase-times.ts';
 import { BUILD, HELPER, jobPodDone, jobResult, podProblem, UPLOADER } from './pod-outcome.ts';
 import {
   JOB_SUCCEEDED_LINE,
@@ -83,7 +83,9 @@ export class JobRun {
   #deleted = false;
   #deleteRequested = false;
   /** Containers whose first output was sent promptly. */
-  readonly #newsSeen = new Set<'helper' | 'build'>();
+  readonly #newsSeen = new Set<typeof HELPER | typeof BUILD>();
+  /** First and last log record of each container: finer phase times than the statuses' seconds. */
+  readonly #logSpans: LogSpans = {};
 
   /** `objects`: what to create for a new job; without them the pod must exist (adoption). */
   constructor(deps: JobRunDeps, spec: JobRunSpec, objects?: JobObjects) {
@@ -297,28 +299,33 @@ export class JobRun {
       this.#facts,
       helperStart ? parseTimestampMicros(helperStart) : this.#spec.record.acceptedAtMicros,
     );
-    await follow(HELPER, (r) => this.#write(r, 'helper'));
+    await follow(HELPER, (r) => this.#write(r, HELPER));
     if (signal.aborted) return;
     const held: LogRecord[] = [];
     let buildDone = false;
     const uploader = this.#spec.record.hasUploader
       ? follow(UPLOADER, (r) => {
-          if (buildDone) this.#write(r);
+          if (buildDone) this.#write(r, UPLOADER);
           else held.push(r);
         })
       : Promise.resolve();
-    await follow(BUILD, (r) => this.#write(r, 'build'));
+    await follow(BUILD, (r) => this.#write(r, BUILD));
     buildDone = true;
-    for (const r of held.splice(0)) this.#write(r);
+    for (const r of held.splice(0)) this.#write(r, UPLOADER);
     await uploader;
   }
 
-  #write(record: LogRecord, news?: 'helper' | 'build'): void {
-    this.#jobStream.write(record.data, parseTimestampMicros(record.timestamp));
-    if (!news || this.#newsSeen.has(news)) return;
+  #write(record: LogRecord, container: keyof LogSpans): void {
+    const at = parseTimestampMicros(record.timestamp);
+    this.#jobStream.write(record.data, at);
+    const atMs = at / 1000;
+    const logSpan = this.#logSpans[container];
+    if (logSpan) logSpan.lastMs = atMs;
+    else this.#logSpans[container] = { firstMs: atMs, lastMs: atMs };
+    if (container === UPLOADER || this.#newsSeen.has(container)) return;
     // The first output of the sources step and of the script: show it at GitLab now rather than
     // at the next update interval (a minute while nobody watches the job).
-    this.#newsSeen.add(news);
+    this.#newsSeen.add(container);
     this.#sender.flushSoon();
   }
 
@@ -376,7 +383,9 @@ export class JobRun {
       warnings = result.warnings;
       if (result.state === 'failed') failure = result.failure;
     }
-    const durations = pod ? phaseDurations(pod, this.#spec.job.job_info.time_in_queue_seconds) : {};
+    const durations = pod
+      ? phaseDurations(pod, this.#spec.job.job_info.time_in_queue_seconds, this.#logSpans)
+      : {};
     this.#observePhases(durations);
     const at = pod ? endMicros(pod) : undefined;
     const endAt = at ?? Date.now() * 1000;
