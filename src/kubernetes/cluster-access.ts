@@ -76,12 +76,12 @@ export function loadClusterAccess(
       },
     });
   }
-  if (config.kubeconfig) return fromKubeconfig([config.kubeconfig], config, home, env);
+  if (config.kubeconfig) return fromKubeconfig([config.kubeconfig], config, home);
   if (env.KUBERNETES_SERVICE_HOST && !env.KUBECONFIG) return inCluster(env, saDir);
   const files = env.KUBECONFIG
     ? env.KUBECONFIG.split(delimiter).filter(Boolean)
     : [join(home, '.kube', 'config')].filter(exists);
-  return fromKubeconfig(files, config, home, env);
+  return fromKubeconfig(files, config, home);
 }
 
 function inCluster(env: NodeJS.ProcessEnv, saDir: string): ClusterAccess {
@@ -187,12 +187,8 @@ function readKubeconfigs(files: string[]): MergedKubeconfig {
   return merged;
 }
 
-function fromKubeconfig(
-  files: string[],
-  config: ClusterAccessConfig,
-  home: string,
-  env: NodeJS.ProcessEnv,
-): ClusterAccess {
+/** Like client-node, proxies come from the kubeconfig's `proxy-url` only, not from HTTPS_PROXY. */
+function fromKubeconfig(files: string[], config: ClusterAccessConfig, home: string): ClusterAccess {
   const paths = files.map((f) => resolve(home, f));
   // No kubeconfig at all: client-node's defaults (in-cluster, else localhost:8080).
   if (paths.length === 0) return clientNodeAccess(config, {});
@@ -212,9 +208,7 @@ function fromKubeconfig(
   const user = userEntry?.value ?? {};
   const simple =
     Object.entries(cluster).every(([k, v]) => DIRECT_CLUSTER_FIELDS.has(k) || isEmpty(v)) &&
-    Object.entries(user).every(([k, v]) => DIRECT_USER_FIELDS.has(k) || isEmpty(v)) &&
-    !env.HTTPS_PROXY &&
-    !env.https_proxy;
+    Object.entries(user).every(([k, v]) => DIRECT_USER_FIELDS.has(k) || isEmpty(v));
   if (!simple) {
     return clientNodeAccess(
       { ...config, ...(paths.length === 1 ? { kubeconfig: paths[0] } : {}) },

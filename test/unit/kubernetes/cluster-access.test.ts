@@ -135,6 +135,16 @@ describe('loadClusterAccess', () => {
     const a = track(loadClusterAccess({ kubeconfig: path }, { env: {} }));
     expect(a.via).toBe('client-node');
     expect(a.namespace).toBe('ns');
+    const proxied = kubeconfig('proxied', {
+      cluster: { server: 'https://k.example', 'proxy-url': 'http://proxy:3128' },
+      user: { token: 't' },
+    });
+    expect(track(loadClusterAccess({ kubeconfig: proxied }, { env: {} })).via).toBe('client-node');
+    // an HTTPS_PROXY in the environment is not a kubeconfig proxy (client-node ignores it too)
+    const plain = kubeconfig('plain', { cluster: { server: 'https://k.example' }, user: { token: 't' } });
+    expect(track(loadClusterAccess({ kubeconfig: plain }, { env: { HTTPS_PROXY: 'http://p:1' } })).via).toBe(
+      'direct',
+    );
   });
 
   it('names what is wrong in a bad kubeconfig', () => {
