@@ -20,12 +20,21 @@ const NEWLINE = 0x0a;
 const CR = 0x0d;
 const LF_BYTES = Buffer.from('\n');
 
+/** The last whole second parsed: log records come in runs from the same second (Date.parse is slow). */
+let lastSecond = { text: '', ms: 0 };
+
 /** `2026-01-15T10:00:03.904512345Z` (kubelet log timestamps, RFC 3339 with any fraction) → µs. */
 export function parseTimestampMicros(rfc3339: string): TimestampMicros {
   const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$/.exec(rfc3339);
   if (!m) throw new Error(`invalid RFC 3339 timestamp: ${JSON.stringify(rfc3339)}`);
-  const seconds = Date.parse(`${m[1]}${m[3]}`);
-  if (Number.isNaN(seconds)) throw new Error(`invalid RFC 3339 timestamp: ${JSON.stringify(rfc3339)}`);
+  const secondText = `${m[1]}${m[3]}`;
+  let seconds: number;
+  if (secondText === lastSecond.text) seconds = lastSecond.ms;
+  else {
+    seconds = Date.parse(secondText);
+    if (Number.isNaN(seconds)) throw new Error(`invalid RFC 3339 timestamp: ${JSON.stringify(rfc3339)}`);
+    lastSecond = { text: secondText, ms: seconds };
+  }
   const micros = Number((m[2] ?? '').padEnd(6, '0').slice(0, 6));
   return seconds * 1000 + micros;
 }

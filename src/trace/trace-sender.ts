@@ -29,6 +29,9 @@ export const MAX_FORCE_SEND_INTERVAL_MS = 30 * 60_000;
 export const DEFAULT_TRACE_PATCH_LIMIT = 1024 * 1024;
 export const DEFAULT_FINAL_UPDATE_RETRY_LIMIT = 10;
 export const DEFAULT_FINAL_UPDATE_BACKOFF_MAX_MS = 60 * 60_000;
+/** Abort reasons of the loop's own signals: `abort()` without one builds a DOMException each time. */
+const WOKEN = new Error('trace sender woken');
+const STOPPED = new Error('trace sender stopped');
 /** How long news waits for more output to join it in one PATCH. */
 export const DEFAULT_PROMPT_DELAY_MS = 200;
 /** Output after this long without output is news; a PATCH for it waits this long after the last one. */
@@ -172,8 +175,8 @@ export class TraceSender extends EventEmitter<TraceSenderEvents> {
   }
 
   private halt(): void {
-    this.stopper.abort();
-    this.wake?.abort();
+    this.stopper.abort(STOPPED);
+    this.wake?.abort(WOKEN);
     this.unwatch?.();
     this.unwatch = undefined;
   }
@@ -199,7 +202,7 @@ export class TraceSender extends EventEmitter<TraceSenderEvents> {
     const at = Math.max(this.clock.now() + this.promptDelayMs, this.lastPatchAt + gapMs);
     if (at >= this.tickAt || (this.promptAt !== undefined && this.promptAt <= at)) return;
     this.promptAt = at;
-    this.wake?.abort();
+    this.wake?.abort(WOKEN);
   }
 
   private async run(): Promise<void> {

@@ -84,4 +84,13 @@ describe('timestamper', () => {
     expect(parseTimestampMicros('1970-01-01T01:00:00+01:00')).toBe(0);
     expect(() => parseTimestampMicros('yesterday')).toThrow(/invalid RFC 3339/);
   });
+
+  it('parses runs of records from one second, and the next second, alike', () => {
+    const base = Date.parse('2026-11-26T10:00:00Z') * 1000;
+    expect(parseTimestampMicros('2026-11-26T10:00:00.000001Z')).toBe(base + 1);
+    expect(parseTimestampMicros('2026-11-26T10:00:00.999999999Z')).toBe(base + 999_999);
+    expect(parseTimestampMicros('2026-11-26T10:00:01Z')).toBe(base + 1_000_000);
+    expect(parseTimestampMicros('2026-11-26T11:00:01+01:00')).toBe(base + 1_000_000);
+    expect(() => parseTimestampMicros('2026-13-26T10:00:01Z')).toThrow(/invalid RFC 3339/);
+  });
 });
