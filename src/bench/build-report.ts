@@ -89,7 +89,7 @@ export function buildReport(input: ReportInput): BenchReport {
       gitlabLatencyMs: options.gitlabLatency,
       executorPlugin: options.executorPlugin,
       kubeconfig: options.kubeconfig ?? null,
-      managerNodeOptions: options.managerNodeOptions ?? null,
+      managerNodeOptions: options.managerNodeOptions || null,
       jobsPerLevelRule,
       warmupRule,
     },

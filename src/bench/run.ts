@@ -77,9 +77,7 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<numb
             executorPlugin: options.executorPlugin,
             ...(options.profile ? { profileDir: resolve(options.profile) } : {}),
             keep: options.keep,
-            ...(options.managerNodeOptions !== undefined
-              ? { managerNodeOptions: options.managerNodeOptions }
-              : {}),
+            managerNodeOptions: options.managerNodeOptions,
           },
           onProgress,
           s,

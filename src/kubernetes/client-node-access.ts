@@ -6,13 +6,8 @@
 // +200 MB heap over 20k creates).
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Agent, type Dispatcher } from 'undici';
-import {
-  type ClusterAccess,
-  type ClusterAccessConfig,
-  type QueryValues,
-  type RequestAccess,
-  requestUrl,
-} from './cluster-access.ts';
+import type { ClusterAccess, ClusterAccessConfig, RequestAccess } from './cluster-access.ts';
+import { type HttpVerb, type QueryValues, requestUrl } from './request-url.ts';
 
 type DispatcherFactory = (cluster: unknown, agentOptions: Record<string, unknown>) => Dispatcher | undefined;
 type ClientNode = typeof import('@kubernetes/client-node');
@@ -37,12 +32,12 @@ export function clientNodeAccess(config: ClusterAccessConfig, known: KnownAccess
   return {
     namespace: known.namespace,
     via: 'client-node',
-    async prepare(method: string, path: string, query?: QueryValues): Promise<RequestAccess> {
+    async prepare(method: HttpVerb, path: string, query?: QueryValues): Promise<RequestAccess> {
       const { k8s, kc } = await load();
       const server = kc.getCurrentCluster()?.server;
       if (!server) throw new Error('the kubeconfig has no current cluster');
       const url = requestUrl(server.replace(/\/+$/, ''), path, query);
-      const ctx = new k8s.RequestContext(url.toString(), method as never);
+      const ctx = new k8s.RequestContext(url.toString(), method);
       await kc.applySecurityAuthentication(ctx);
       const dispatcher = ctx.getDispatcher();
       if (!dispatcher) throw new Error('client-node gave no dispatcher for the Kubernetes API');

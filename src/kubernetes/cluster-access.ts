@@ -14,6 +14,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { clientNodeAccess } from './client-node-access.ts';
+import { type HttpVerb, type QueryValues, requestUrl } from './request-url.ts';
 
 export interface ClusterAccessConfig {
   /** `host`: API server URL; empty means in-cluster, then KUBECONFIG / ~/.kube/config. */
@@ -34,15 +35,13 @@ export interface RequestAccess {
   dispatcher: Dispatcher;
 }
 
-export type QueryValues = Record<string, string | number | boolean | undefined>;
-
 export interface ClusterAccess {
   /** The namespace of the kubeconfig context, if it names one. */
   readonly namespace: string | undefined;
   /** Where the access came from: `direct` (read here) or `client-node` (delegated). */
   readonly via: 'direct' | 'client-node';
   /** The URL, auth headers and the one shared dispatcher of a request. */
-  prepare(method: string, path: string, query?: QueryValues): Promise<RequestAccess>;
+  prepare(method: HttpVerb, path: string, query?: QueryValues): Promise<RequestAccess>;
   close(): Promise<void>;
 }
 
@@ -295,12 +294,6 @@ function cachedFile(path: string): () => string {
     }
     return value;
   };
-}
-
-export function requestUrl(base: string, path: string, query: QueryValues = {}): URL {
-  const url = new URL(base + path);
-  for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
-  return url;
 }
 
 function readOptional(path: string): string | undefined {

@@ -8,11 +8,10 @@ import { request } from 'undici';
 import type { ClusterAccess } from './cluster-access.ts';
 import { errorFromResponse, KubeApiError } from './kube-errors.ts';
 import type { RateLimiter } from './rate-limiter.ts';
-
-export type HttpVerb = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+import type { HttpVerb, QueryValues } from './request-url.ts';
 
 export interface KubeRequestOptions {
-  query?: Record<string, string | number | boolean | undefined>;
+  query?: QueryValues;
   body?: unknown;
   contentType?: string;
   signal?: AbortSignal;

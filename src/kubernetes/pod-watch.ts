@@ -212,7 +212,7 @@ export class PodWatch {
  * volumes) is most of its size and nothing downstream reads it: with 1,000 jobs running, keeping
  * whole pods cost ~80 MiB of heap.
  */
-export function cachedPod(pod: PodObject): PodObject {
+function cachedPod(pod: PodObject): PodObject {
   const m = pod.metadata ?? {};
   return {
     metadata: {

@@ -36,6 +36,8 @@ let dir: string | undefined;
 let count = 0;
 
 const DIR_PREFIX = 'podrunner-trace-';
+/** `podrunner-trace-<pid>-…`: the pid of the process that made the directory. */
+const DIR_PID = /^podrunner-trace-(\d+)-/;
 
 /**
  * The process's spool directory (mode 0700 under the system temp dir, `TMPDIR`), made on first use,
@@ -68,7 +70,7 @@ export function removeOrphanedSpoolDirs(
   }
   const uid = process.getuid?.();
   for (const name of names) {
-    const m = /^podrunner-trace-(\d+)-/.exec(name);
+    const m = DIR_PID.exec(name);
     if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
     const path = join(parent, name);
     try {

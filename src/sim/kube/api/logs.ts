@@ -61,37 +61,26 @@ export class ContainerRun {
       }
       const nl = buf.indexOf(10);
       const room = maxLinePiece - p.size;
-      if (nl >= 0 && nl < room) {
-        p.parts.push(Buffer.from(buf.subarray(0, nl + 1)));
-        this.append({
-          time: p.time,
-          nanos: p.nanos,
-          data: Buffer.concat(p.parts),
-          continuation: p.continuation,
-        });
-        p.parts = [];
-        p.size = 0;
-        p.continuation = false;
-        buf = buf.subarray(nl + 1);
-        added = true;
-      } else if (buf.length >= room) {
-        p.parts.push(Buffer.from(buf.subarray(0, room)));
-        this.append({
-          time: p.time,
-          nanos: p.nanos,
-          data: Buffer.concat(p.parts),
-          continuation: p.continuation,
-        });
-        p.parts = [];
-        p.size = 0;
-        p.continuation = true;
-        buf = buf.subarray(room);
-        added = true;
-      } else {
+      const byNewline = nl >= 0 && nl < room;
+      // A record ends at a newline, or is cut at the line-piece limit (the next one continues it).
+      const end = byNewline ? nl + 1 : buf.length >= room ? room : 0;
+      if (end === 0) {
         p.parts.push(Buffer.from(buf));
         p.size += buf.length;
-        buf = buf.subarray(buf.length);
+        break;
       }
+      p.parts.push(Buffer.from(buf.subarray(0, end)));
+      this.append({
+        time: p.time,
+        nanos: p.nanos,
+        data: Buffer.concat(p.parts),
+        continuation: p.continuation,
+      });
+      p.parts = [];
+      p.size = 0;
+      p.continuation = !byNewline;
+      buf = buf.subarray(end);
+      added = true;
     }
     if (added) this.notify();
   }

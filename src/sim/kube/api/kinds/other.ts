@@ -8,16 +8,13 @@ import {
   genericStrategy,
   type KindStrategy,
   keepStatus,
+  list,
   metadataFields,
   rec,
   type StrategyContext,
 } from './strategy.ts';
 
 type Rec = Record<string, unknown>;
-
-function list(value: unknown): Rec[] {
-  return Array.isArray(value) ? value.filter((v): v is Rec => typeof v === 'object' && v !== null) : [];
-}
 
 const serviceTypes = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'];
 

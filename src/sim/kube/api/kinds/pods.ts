@@ -18,16 +18,13 @@ import {
   child,
   type KindStrategy,
   keepStatus,
+  list,
   metadataFields,
   rec,
   type StrategyContext,
 } from './strategy.ts';
 
 type Rec = Record<string, unknown>;
-
-function list(value: unknown): Rec[] {
-  return Array.isArray(value) ? value.filter((v): v is Rec => typeof v === 'object' && v !== null) : [];
-}
 
 function imagePullPolicyFor(image: string): 'Always' | 'IfNotPresent' {
   const withoutDigest = image.split('@')[0]!;

@@ -47,6 +47,13 @@ export function rec(value: unknown): Record<string, unknown> {
     : {};
 }
 
+/** The objects of a list field (anything else in it, or a missing field, counts as none). */
+export function list(value: unknown): Record<string, unknown>[] {
+  return Array.isArray(value)
+    ? value.filter((v): v is Record<string, unknown> => typeof v === 'object' && v !== null)
+    : [];
+}
+
 /** `parent[key]`, created with `init()` when missing. */
 export function child<T>(parent: Record<string, unknown>, key: string, init: () => T): T {
   if (parent[key] === undefined || parent[key] === null) parent[key] = init();
