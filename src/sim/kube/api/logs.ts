@@ -16,6 +16,15 @@ export interface LogPiece {
   continuation: boolean;
 }
 
+/** A stream's line so far: its pieces, their size, and the time of its first byte. */
+interface PendingLine {
+  parts: Buffer[];
+  size: number;
+  time: number;
+  nanos: number;
+  continuation: boolean;
+}
+
 export class ContainerRun {
   readonly pieces: LogPiece[] = [];
   /** Absolute index of pieces[0]; grows when the log rotates. */
@@ -24,10 +33,7 @@ export class ContainerRun {
   private bytes = 0;
   private readonly maxBytes: number;
   private readonly listeners = new Set<() => void>();
-  private readonly pending: Record<
-    'stdout' | 'stderr',
-    { parts: Buffer[]; size: number; time: number; nanos: number; continuation: boolean }
-  > = {
+  private readonly pending: Record<'stdout' | 'stderr', PendingLine> = {
     stdout: { parts: [], size: 0, time: 0, nanos: 0, continuation: false },
     stderr: { parts: [], size: 0, time: 0, nanos: 0, continuation: false },
   };
@@ -70,14 +76,7 @@ export class ContainerRun {
         break;
       }
       p.parts.push(Buffer.from(buf.subarray(0, end)));
-      this.append({
-        time: p.time,
-        nanos: p.nanos,
-        data: Buffer.concat(p.parts),
-        continuation: p.continuation,
-      });
-      p.parts = [];
-      p.size = 0;
+      this.flushPending(p);
       p.continuation = !byNewline;
       buf = buf.subarray(end);
       added = true;
@@ -89,19 +88,17 @@ export class ContainerRun {
     if (this.closed) return;
     for (const stream of ['stdout', 'stderr'] as const) {
       const p = this.pending[stream];
-      if (p.size > 0) {
-        this.append({
-          time: p.time,
-          nanos: p.nanos,
-          data: Buffer.concat(p.parts),
-          continuation: p.continuation,
-        });
-        p.parts = [];
-        p.size = 0;
-      }
+      if (p.size > 0) this.flushPending(p);
     }
     this.closed = true;
     this.notify();
+  }
+
+  /** Stores a stream's pending bytes as one record and empties it. */
+  private flushPending(p: PendingLine): void {
+    this.append({ time: p.time, nanos: p.nanos, data: Buffer.concat(p.parts), continuation: p.continuation });
+    p.parts = [];
+    p.size = 0;
   }
 
   private append(piece: LogPiece): void {
